@@ -1,0 +1,35 @@
+# The DPO-BMC study (Jiang et al., ICLR 2025) as a graph of files.
+#
+#   snakemake --cores 2                         # the tiny study (configs/tiny.yaml), offline
+#   snakemake --cores 2 table1                  # one named target
+#   snakemake --configfile configs/<study>.yaml # another study (a complete config file)
+#
+# Stages, one rule file each: data -> base model -> SFT -> sampling -> bridging -> preference training
+# -> evaluation -> tables.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+if not config.get("study"):
+
+    configfile: "configs/tiny.yaml"
+
+
+validate(config, "configs/schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/base_model.smk"
+include: "rules/sft.smk"
+include: "rules/sampling.smk"
+include: "rules/bridging.smk"
+include: "rules/training.smk"
+include: "rules/evaluation.smk"
+include: "rules/tables.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.table1.output,

@@ -1,0 +1,36 @@
+# The base model: a BPE tokenizer trained offline, and a tiny Llama pretrained from scratch.
+
+
+rule train_tokenizer:
+    input:
+        corpus=rules.pretraining_corpus.output[0],
+        train=expand(f"{RESULTS}/data/{{task}}/train.jsonl", task=TASKS),
+    output:
+        directory(f"{RESULTS}/models/tokenizer"),
+    log:
+        logfile("train_tokenizer", "tokenizer"),
+    benchmark:
+        benchfile("train_tokenizer", "tokenizer")
+    params:
+        vocab_size=config["tokenizer"]["vocab_size"],
+        styles={t: c["prompt_style"] for t, c in config["tasks"].items()},
+    script:
+        "../scripts/train_tokenizer.py"
+
+
+rule pretrain_base:
+    input:
+        corpus=rules.pretraining_corpus.output[0],
+        tokenizer=rules.train_tokenizer.output[0],
+    output:
+        directory(f"{RESULTS}/models/base"),
+    log:
+        logfile("pretrain_base", "base"),
+    benchmark:
+        benchfile("pretrain_base", "base")
+    threads: workflow.cores
+    params:
+        shape=asdict(model_shape(config)),
+        settings=asdict(pretrain_settings(config)),
+    script:
+        "../scripts/pretrain_base.py"

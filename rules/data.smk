@@ -1,0 +1,32 @@
+# Synthetic data: per task, train/test splits in the record schema of the real data; and the plain-text
+# pretraining corpus (never a test problem).
+
+
+rule synthetic_task:
+    output:
+        train=f"{RESULTS}/data/{{task}}/train.jsonl",
+        test=f"{RESULTS}/data/{{task}}/test.jsonl",
+    log:
+        logfile("synthetic_task"),
+    benchmark:
+        benchfile("synthetic_task")
+    params:
+        task=lambda wc: config["tasks"][wc.task],
+    script:
+        "../scripts/make_task.py"
+
+
+rule pretraining_corpus:
+    input:
+        expand(f"{RESULTS}/data/{{task}}/{{split}}.jsonl", task=TASKS, split=["train", "test"]),
+    output:
+        f"{RESULTS}/data/corpus.jsonl",
+    log:
+        logfile("pretraining_corpus", "corpus"),
+    benchmark:
+        benchfile("pretraining_corpus", "corpus")
+    params:
+        corpus=config["corpus"],
+        seed=config["seed"],
+    script:
+        "../scripts/make_corpus.py"

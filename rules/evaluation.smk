@@ -1,0 +1,22 @@
+# Evaluation of the SFT model and every method on the task's test split: official prompt, greedy decoding,
+# official answer extraction; per-item predictions and a score file.
+
+
+rule evaluate:
+    input:
+        model=model_dir,
+        test=f"{RESULTS}/data/{{task}}/test.jsonl",
+    output:
+        predictions=f"{RESULTS}/eval/{{task}}/{{model}}/predictions.jsonl",
+        scores=f"{RESULTS}/eval/{{task}}/{{model}}/scores.json",
+    log:
+        logfile("evaluate", "{task}/{model}"),
+    benchmark:
+        benchfile("evaluate", "{task}/{model}")
+    threads: config["threads"]
+    params:
+        evaluation=config["evaluation"],
+        style=lambda wc: config["tasks"][wc.task]["prompt_style"],
+        test_sets=lambda wc: config["tasks"][wc.task]["test_sets"],
+    script:
+        "../scripts/evaluate.py"

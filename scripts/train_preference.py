@@ -1,0 +1,18 @@
+"""Rule train_preference: one method of the grid on one task (TRL DPOTrainer extended for DPO-BMC)."""
+from bmc.runtime import log_to, setup
+
+log = log_to(snakemake.log[0])
+setup(snakemake.threads)
+
+from bmc.io import PAIR_FIELDS, read_jsonl, write_json  # noqa: E402
+from bmc.preference import MethodSpec, PreferenceSettings, train_preference  # noqa: E402
+from bmc.provenance import run_info  # noqa: E402
+
+method = MethodSpec(**snakemake.params.method)
+settings = PreferenceSettings(**snakemake.params.settings)
+pairs = read_jsonl(snakemake.input.pairs, PAIR_FIELDS | {"pseudo_winning": str}, nonempty=("y_w", "y_l"))
+out = snakemake.output[0]
+result = train_preference(snakemake.input.sft, pairs, method, settings, out)
+write_json(f"{out}/run_info.json", run_info("train_preference", snakemake.params.settings, settings.seed,
+                                            method=snakemake.params.method, result=result))
+log.info("trained %s: %s", method.label, {k: v for k, v in result.items() if k != "log_history"})

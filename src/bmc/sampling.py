@@ -3,7 +3,9 @@
 As in the paper's QA/math setups (following RLMEC), ``y_w`` is the ground-truth solution and ``y_l`` an
 incorrect output of the SFT model on the same question. The model samples ``num_samples`` answers per
 question (batched); the first incorrect, non-empty sample becomes ``y_l``. Questions the model always
-answers correctly give no pair and are counted, not silently dropped.
+answers correctly give no pair and are counted, not silently dropped. "Incorrect" uses the normalised
+comparison: a response whose answer differs from the gold only in letter case is not a losing response
+(the official QA scorer's case quirk would call it wrong).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def make_pairs(rows: list[dict], samples: list[list[str]], style: str) -> tuple[
         for completion in outs:
             n_samples += 1
             response = prefix + completion
-            if is_correct(response, row["answer"], style):
+            if is_correct(response, row["answer"], style, normalized=True):
                 n_correct += 1
                 continue
             any_wrong = True

@@ -24,9 +24,10 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     # Like Llama-2's SentencePiece normaliser, a space is prepended to the text, so its first word is the
     # same token as mid-sentence; and a word that follows a newline (an option in an option list) gets a
     # space too. Byte-level BPE would otherwise give "chess" after "\n" and " chess" unrelated ids, a
-    # correspondence a million-parameter model cannot learn in minutes. The decoder undoes both.
+    # correspondence a million-parameter model cannot learn in minutes. The decoder undoes both exactly:
+    # every newline followed by anything but a newline gets one space, and decoding removes one.
     tok.normalizer = normalizers.Sequence([
-        normalizers.Replace(Regex(r"\n(?=\S)"), "\n "),
+        normalizers.Replace(Regex(r"\n(?=[^\n])"), "\n "),
         normalizers.Prepend(" "),
     ])
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

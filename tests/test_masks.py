@@ -1,0 +1,81 @@
+"""Difference masks: the official opcode rule, stopwords, prompt tokens, and alignment after collation."""
+
+from __future__ import annotations
+
+import torch
+
+from bmc.masks import diff_masks, stopword_token_ids
+from bmc.trainer import DataCollatorForBMCPreference
+
+
+def test_opcode_rule_on_token_ids():
+    prompt = [1, 2, 3]
+    rejected = [10, 11, 12, 13, 14]  # 'a' side
+    chosen = [10, 21, 12, 14, 15]    # 'b' side
+    # difflib: equal 10 | replace 11->21 | equal 12 | delete 13 | equal 14 | insert 15
+    chosen_mask, rejected_mask = diff_masks(prompt, chosen, rejected)
+    assert rejected_mask == [0, 1, 0, 1, 0]  # replace + delete marked on the rejected side
+    assert chosen_mask == [0, 1, 0, 0, 1]    # replace + insert marked on the chosen side
+
+
+def test_identical_responses_mark_nothing():
+    assert diff_masks([5, 6], [7, 8, 9], [7, 8, 9]) == ([0, 0, 0], [0, 0, 0])
+
+
+def test_stopwords_are_never_marked():
+    chosen_mask, rejected_mask = diff_masks([1], [30, 31], [40, 41], stopword_ids={31, 40})
+    assert chosen_mask == [1, 0]
+    assert rejected_mask == [0, 1]
+
+
+def test_prompt_tokens_are_never_marked():
+    # even a prompt that differs between the two sides (it cannot in practice) leaves no mark: the masks
+    # cover completion tokens only, and have exactly their length
+    chosen_mask, rejected_mask = diff_masks([1, 2, 3, 4], [9], [8, 8])
+    assert len(chosen_mask) == 1 and len(rejected_mask) == 2
+
+
+def test_official_stopword_rule_needs_single_tokens(tokenizer):
+    long_word = "antidisestablishmentarianism"
+    assert len(tokenizer(long_word, add_special_tokens=False)["input_ids"]) > 1
+    ids = stopword_token_ids(tokenizer, ["the", long_word], "official")
+    forms = ["the", "The"]
+    expected = {tokenizer(f, add_special_tokens=False)["input_ids"][0] for f in forms
+                if len(tokenizer(f, add_special_tokens=False)["input_ids"]) == 1}
+    assert ids == expected and tokenizer("the", add_special_tokens=False)["input_ids"][0] in ids
+
+
+def test_robust_rule_adds_space_prefixed_forms(tokenizer):
+    official = stopword_token_ids(tokenizer, ["the"], "official")
+    robust = stopword_token_ids(tokenizer, ["the"], "robust")
+    assert official <= robust
+
+
+def test_mid_sentence_stopwords_share_the_word_token(tokenizer):
+    # the tiny study's tokenizer prepends a space (like Llama-2's SentencePiece), so the official
+    # single-token rule also catches stopwords in the middle of a sentence
+    the = tokenizer("the", add_special_tokens=False)["input_ids"]
+    sentence = tokenizer("Of these, the largest is 45.", add_special_tokens=False)["input_ids"]
+    assert the[0] in sentence
+
+
+def test_collated_mask_aligns_with_completion_mask_after_padding_and_truncation():
+    examples = [
+        {"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5, 6, 7], "rejected_ids": [4, 8],
+         "chosen_bmc_mask": [0, 1, 1, 0], "rejected_bmc_mask": [0, 1]},
+        {"prompt_ids": [1, 2], "chosen_ids": [9], "rejected_ids": [9, 10, 11, 12, 13],
+         "chosen_bmc_mask": [1], "rejected_bmc_mask": [0, 1, 0, 1, 1]},
+    ]
+    collator = DataCollatorForBMCPreference(pad_token_id=0, max_length=6, pad_to_multiple_of=4)
+    batch = collator(examples)
+    mask, completion = batch["bmc_mask"], batch["completion_mask"]
+    assert mask.shape == completion.shape == batch["input_ids"].shape
+    assert mask.shape[1] == 8  # truncated to 6, padded to a multiple of 4
+    assert torch.all(mask <= completion)  # never on prompt or padding tokens
+    # row order: chosen of each example, then rejected of each example
+    assert mask[0].tolist() == [0, 0, 0, 0, 1, 1, 0, 0]   # prompt 3 + [0,1,1] (4th token truncated) + pad
+    assert mask[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]
+    assert mask[2].tolist() == [0, 0, 0, 0, 1, 0, 0, 0]
+    assert mask[3].tolist() == [0, 0, 0, 1, 0, 1, 0, 0]   # prompt 2 + [0,1,0,1] (last truncated)
+    # each marked position holds the token the mask was computed for
+    assert batch["input_ids"][0, 4].item() == 5 and batch["input_ids"][3, 5].item() == 12

@@ -6,13 +6,15 @@
 #
 # Stages, one rule file each: data -> base model -> SFT -> sampling -> bridging -> preference training
 # -> evaluation -> tables.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-if not config.get("study"):
+if not config.get("study"):  # no study config given: the tiny study
 
-    configfile: "configs/tiny.yaml"
+    configfile: os.path.join(workflow.basedir, "configs", "tiny.yaml")
 
 
 validate(config, "configs/schema.yaml")

@@ -1,0 +1,33 @@
+# make demo   set up .venv and run the tiny study (Table 1 in results/tiny/tables/)
+# make test   set up .venv and run the tests (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# torch is installed first and pinned: on the build machines `pip install torch==2.13.0` takes a local CPU
+# build. Elsewhere, for a CPU-only wheel: make demo TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
+
+.PHONY: setup demo test rulegraph report clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake
+	@echo "Table 1: results/tiny/tables/table1.md (also .csv and .png)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+rulegraph: $(STAMP)
+	$(BIN)/snakemake --rulegraph
+
+clean:
+	rm -rf results .snakemake

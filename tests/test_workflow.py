@@ -1,0 +1,99 @@
+"""The workflow as a whole: the plan of the tiny study, config validation, and the micro study end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from workflow_api import REPO, plan, rule_names, run
+
+TINY = REPO / "configs" / "tiny.yaml"
+MICRO = REPO / "configs" / "micro.yaml"
+TASKS = ["qa", "math"]
+METHODS = ["dpo", "dpo_bc", "dpo_mc", "dpo_bmc"]
+
+
+def expected_outputs(study):
+    r = f"results/{study}"
+    out = {f"{r}/data/corpus.jsonl": "pretraining_corpus", f"{r}/models/tokenizer": "train_tokenizer",
+           f"{r}/models/base": "pretrain_base"}
+    for t in TASKS:
+        out |= {f"{r}/data/{t}/train.jsonl": "synthetic_task", f"{r}/data/{t}/test.jsonl": "synthetic_task",
+                f"{r}/models/sft/{t}": "train_sft",
+                f"{r}/pairs/{t}/sampled.jsonl": "sample_losing", f"{r}/pairs/{t}/sampled_stats.json": "sample_losing",
+                f"{r}/pairs/{t}/bridged.jsonl": "bridge_pairs", f"{r}/pairs/{t}/bridged_stats.json": "bridge_pairs"}
+        for m in METHODS:
+            out[f"{r}/models/{m}/{t}"] = "train_preference"
+        for m in ["sft", *METHODS]:
+            out[f"{r}/eval/{t}/{m}/predictions.jsonl"] = "evaluate"
+            out[f"{r}/eval/{t}/{m}/scores.json"] = "evaluate"
+    for ext in ("csv", "md", "png"):
+        out[f"{r}/tables/table1.{ext}"] = "table1"
+    return out
+
+
+def test_dry_run_of_the_tiny_study_lists_every_output(tmp_path):
+    planned = plan(tmp_path, [TINY])
+    assert planned == expected_outputs("tiny")
+
+
+def test_default_config_is_the_tiny_study(tmp_path):
+    assert plan(tmp_path) == expected_outputs("tiny")  # no --configfile: configs/tiny.yaml
+
+
+def test_rules_are_the_stages():
+    assert rule_names(REPO) == {"all", "synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base",
+                                "train_sft", "sample_losing", "bridge_pairs", "train_preference", "evaluate",
+                                "table1"}
+
+
+def test_one_model_plans_only_its_upstream(tmp_path):
+    planned = plan(tmp_path, [TINY], targets=("results/tiny/models/dpo_bmc/qa",))
+    assert sorted(set(planned.values())) == ["bridge_pairs", "pretrain_base", "pretraining_corpus", "sample_losing",
+                                             "synthetic_task", "train_preference", "train_sft", "train_tokenizer"]
+    assert [f for f, r in planned.items() if r == "train_preference"] == ["results/tiny/models/dpo_bmc/qa"]
+    assert "results/tiny/models/sft/math" not in planned
+
+
+@pytest.mark.parametrize("override,named", [
+    ({"preference": {"learning_rat": 1e-5}}, "learning_rat"),
+    ({"seed": "zero"}, "seed"),
+    ({"tasks": {"qa": {"sft": {"epochs": "six"}}}}, "epochs"),
+    ({"methods": {"dpo": {"label": "DPO", "pairs": "bridge", "bmc_weights": False}}}, "bridge"),
+])
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, named):
+    with pytest.raises(Exception) as err:
+        plan(tmp_path, [TINY], config=override)
+    assert named in str(err.value)
+    assert not (tmp_path / "results").exists()
+
+
+def test_semantic_config_errors_name_the_key(tmp_path):
+    cfg = {"tasks": {"qa": {"test_sets": {"World": ["fact", "category"], "Numbers": ["largest", "smallest"],
+                                          "Odd": ["prime"]}}}}
+    with pytest.raises(Exception, match=r"tasks\.qa\.test_sets\.Odd"):
+        plan(tmp_path, [TINY], config=cfg)
+
+
+@pytest.mark.slow
+def test_micro_study_end_to_end(tmp_path):
+    run(tmp_path, [MICRO])
+    r = tmp_path / "results" / "micro"
+    for f in expected_outputs("micro"):
+        assert (tmp_path / f).exists(), f
+    table = pd.read_csv(r / "tables" / "table1.csv", index_col="method")
+    assert list(table.index) == ["SFT", "DPO", "DPO-BC", "DPO-MC", "DPO-BMC"]
+    assert table[["QA Avg", "Math Avg"]].notna().all().all()
+    assert table.loc["DPO-BMC", "paper QA Avg"] == 65.1
+    md = (r / "tables" / "table1.md").read_text()
+    assert "## Paper, Table 1 (Llama-2-7B-base; not this run)" in md
+    assert (r / "tables" / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    info = json.loads((r / "models" / "dpo_bmc" / "qa" / "run_info.json").read_text())
+    assert info["result"]["bmc_delta"] == 3.0 and info["result"]["reference_weights"] == "reference"
+    assert json.loads((r / "models" / "dpo_bc" / "qa" / "run_info.json").read_text())["result"]["bmc_delta"] == 0.0
+    for rule in ("train_sft", "train_preference", "evaluate"):
+        assert any((r / "benchmarks" / rule).rglob("*.tsv")), rule
+        assert any((r / "logs" / rule).rglob("*.log")), rule
+    # a second run has nothing to do
+    assert plan(tmp_path, [MICRO]) == {}

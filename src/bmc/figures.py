@@ -15,36 +15,36 @@ from bmc.io import atomic_path  # noqa: E402
 
 
 def table1_figure(frame: pd.DataFrame, setups, study: str, out_path: str | Path) -> None:
-    """Two panels: this run's setup averages by method, and the paper's, each with its SFT level marked."""
-    methods = list(frame.index)
-    panels = [
-        (f"This run: {study} study", [f"{s.label} Avg" for s in setups], [s.label for s in setups]),
-        ("Paper, Table 1 (Llama-2-7B-base)", [f"paper {s.paper_setup} Avg" for s in setups],
-         [s.paper_setup for s in setups]),
-    ]
-    colors = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    width = 0.8 / max(len(setups), 1)
+    """One panel per setup: each method's change in average accuracy over SFT, in points, this run beside
+    the paper's Table 1 (the two are on very different scales; the comparison is of shape)."""
+    methods = [m for m in frame.index if m != "SFT"]
+    fig, axes = plt.subplots(1, len(setups), figsize=(5.2 * len(setups), 4.0), constrained_layout=True,
+                             squeeze=False)
     x = np.arange(len(methods))
-    for ax, (title, cols, names) in zip(axes, panels):
-        values = frame[cols].to_numpy(dtype=float)
-        finite = values[np.isfinite(values)]
-        for k, (col, name) in enumerate(zip(cols, names)):
-            bars = ax.bar(x + (k - (len(cols) - 1) / 2) * width, frame[col], width, label=f"{name} avg",
-                          color=colors[k % len(colors)])
-            ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
-            if "SFT" in frame.index and np.isfinite(frame.loc["SFT", col]):
-                ax.axhline(frame.loc["SFT", col], color=colors[k % len(colors)], lw=0.8, ls="--")
-        ax.set_xticks(x, methods, rotation=20)
-        ax.set_ylabel("accuracy (%)")
-        ax.set_title(title, fontsize=10)
-        if finite.size:
-            lo, hi = finite.min(), finite.max()
-            pad = max(2.0, 0.15 * (hi - lo))
-            ax.set_ylim(max(0.0, lo - 3 * pad), min(100.0, hi + pad))
-        ax.legend(fontsize=8, loc="upper left")
+    width = 0.38
+    for ax, s in zip(axes[0], setups):
+        ours_col, paper_col = f"{s.label} Avg", f"paper {s.paper_setup} Avg"
+        ours = frame[ours_col] - frame.loc["SFT", ours_col]
+        paper = frame[paper_col] - frame.loc["SFT", paper_col]
+        b1 = ax.bar(x - width / 2, ours[methods], width, label=f"this run ({study} study)", color="#4C72B0")
+        b2 = ax.bar(x + width / 2, paper[methods], width, label="paper (Llama-2-7B-base)", color="#BBBBBB",
+                    edgecolor="#777777", hatch="//")
+        ax.bar_label(b1, fmt="%+.1f", fontsize=8, padding=2)
+        ax.bar_label(b2, fmt="%+.1f", fontsize=8, padding=2)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x, methods)
+        ax.set_ylabel("change in average accuracy vs SFT (points)")
+        ax.set_title(f"{s.label}: SFT {frame.loc['SFT', ours_col]:.1f}% (this run), "
+                     f"{frame.loc['SFT', paper_col]:.1f}% (paper)", fontsize=10)
+        values = np.concatenate([ours[methods].to_numpy(float), paper[methods].to_numpy(float)])
+        values = values[np.isfinite(values)]
+        if values.size:
+            lo, hi = min(values.min(), 0.0), max(values.max(), 0.0)
+            pad = 0.15 * max(hi - lo, 1.0)
+            ax.set_ylim(lo - pad, hi + 2 * pad)
+        ax.legend(fontsize=8, loc="upper left", frameon=False)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("Table 1: SFT and preference methods (dashed: SFT level)", fontsize=11)
+    fig.suptitle("Table 1: preference methods after SFT, this run beside the paper", fontsize=11)
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
         fig.savefig(tmp, format=out_path.suffix.lstrip(".") or "png", dpi=150)

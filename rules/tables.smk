@@ -10,6 +10,8 @@ rule table1:
         png=f"{RESULTS}/tables/table1.png",
     log:
         logfile("table1", "table1"),
+    benchmark:
+        benchfile("table1", "table1")
     params:
         study=STUDY,
         tasks=TASKS,

@@ -57,6 +57,16 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
+@contextlib.contextmanager
+def model_dir(path: str | Path) -> Iterator[tuple[Path, Path]]:
+    """An atomic model folder: yields (folder, scratch folder for a Trainer's ``output_dir``); the scratch
+    folder is removed before the folder is moved into place."""
+    with atomic_dir(path) as tmp:
+        scratch = tmp / "trainer"
+        yield tmp, scratch
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -16,8 +16,8 @@ from pathlib import Path
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bmc.io import atomic_dir
-from bmc.runtime import trainer_defaults
+from bmc.io import model_dir
+from bmc.runtime import optimization_args
 from bmc.trainer import BMCConfig, BMCDPOTrainer
 
 log = logging.getLogger(__name__)
@@ -76,25 +76,18 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
     ref_model = AutoModelForCausalLM.from_pretrained(sft_dir)
     dataset = preference_dataset(pairs, method.pairs)
     delta = settings.delta if method.bmc_weights else 0.0
-    with atomic_dir(out_dir) as tmp:
+    with model_dir(out_dir) as (tmp, scratch):
         args = BMCConfig(
-            output_dir=str(tmp / "trainer"),
+            output_dir=str(scratch),
             beta=settings.beta,
             loss_type=settings.loss_type,
             bmc_delta=delta,
             bmc_reference_weights=settings.reference_weights,
             bmc_stopwords=list(settings.stopwords),
             bmc_stopword_rule=settings.stopword_rule,
-            learning_rate=settings.learning_rate,
-            num_train_epochs=settings.epochs,
-            per_device_train_batch_size=settings.batch_size,
             gradient_accumulation_steps=settings.gradient_accumulation_steps,
-            max_length=settings.max_length,
-            warmup_steps=settings.warmup_ratio,
-            lr_scheduler_type=settings.scheduler,
             precompute_ref_log_probs=settings.precompute_ref_log_probs,
-            seed=settings.seed,
-            **trainer_defaults(settings.precision),
+            **optimization_args(settings),
         )
         trainer = BMCDPOTrainer(model, ref_model=ref_model, args=args, train_dataset=dataset,
                                 processing_class=tokenizer)
@@ -103,9 +96,6 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
         history = [h for h in trainer.state.log_history if "loss" in h]
-        import shutil
-
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
     return {
         "method": method.label, "pairs": method.pairs, "bmc_delta": delta, "beta": settings.beta,
         "reference_weights": settings.reference_weights, "stopword_rule": settings.stopword_rule,

@@ -21,7 +21,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from bmc.io import atomic_dir
+from bmc.io import model_dir
 from bmc.runtime import trainer_defaults
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,9 @@ def pretrain(lines: list[str], tokenizer: PreTrainedTokenizerBase, shape: ModelS
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model: %s, %.2fM parameters", shape, n_params / 1e6)
     dataset = pack_corpus(lines, tokenizer, settings.block_size)
-    with atomic_dir(out_dir) as tmp:
+    with model_dir(out_dir) as (tmp, scratch):
         args = TrainingArguments(
-            output_dir=str(tmp / "trainer"),
+            output_dir=str(scratch),
             max_steps=settings.steps,
             per_device_train_batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
@@ -104,12 +104,6 @@ def pretrain(lines: list[str], tokenizer: PreTrainedTokenizerBase, shape: ModelS
         result = trainer.train()
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        _drop_trainer_dir(tmp)
     return {"parameters": n_params, "corpus_blocks": len(dataset), "train_loss": result.training_loss,
             "train_seconds": result.metrics.get("train_runtime")}
 
-
-def _drop_trainer_dir(tmp: Path) -> None:
-    import shutil
-
-    shutil.rmtree(tmp / "trainer", ignore_errors=True)

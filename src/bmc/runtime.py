@@ -41,6 +41,20 @@ def log_to(path: str | None) -> logging.Logger:
     return logging.getLogger("bmc")
 
 
+def optimization_args(settings) -> dict:
+    """TrainingArguments shared by the SFT and preference stages, from their settings dataclasses."""
+    return {
+        "num_train_epochs": settings.epochs,
+        "per_device_train_batch_size": settings.batch_size,
+        "learning_rate": settings.learning_rate,
+        "warmup_steps": settings.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        "lr_scheduler_type": settings.scheduler,
+        "max_length": settings.max_length,
+        "seed": settings.seed,
+        **trainer_defaults(settings.precision),
+    }
+
+
 def trainer_defaults(precision: str = "fp32") -> dict:
     """TrainingArguments shared by every trainer of the study. TRL defaults to bf16 and gradient
     checkpointing, which fail or slow down on CPU; the precision comes from the study config."""

@@ -16,8 +16,8 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
-from bmc.io import atomic_dir
-from bmc.runtime import trainer_defaults
+from bmc.io import model_dir
+from bmc.runtime import optimization_args
 from bmc.templates import response_prefix
 
 log = logging.getLogger(__name__)
@@ -50,26 +50,12 @@ def train_sft(base_dir: str | Path, rows: list[dict], style: str, settings: SFTS
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     dataset = sft_examples(rows, style)
-    with atomic_dir(out_dir) as tmp:
-        args = SFTConfig(
-            output_dir=str(tmp / "trainer"),
-            num_train_epochs=settings.epochs,
-            per_device_train_batch_size=settings.batch_size,
-            learning_rate=settings.learning_rate,
-            warmup_steps=settings.warmup_ratio,
-            lr_scheduler_type=settings.scheduler,
-            max_length=settings.max_length,
-            completion_only_loss=settings.completion_only_loss,
-            packing=False,
-            seed=settings.seed,
-            **trainer_defaults(settings.precision),
-        )
+    with model_dir(out_dir) as (tmp, scratch):
+        args = SFTConfig(output_dir=str(scratch), completion_only_loss=settings.completion_only_loss,
+                         packing=False, **optimization_args(settings))
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         result = trainer.train()
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
-        import shutil
-
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
     return {"examples": len(dataset), "steps": result.global_step, "train_loss": result.training_loss,
             "train_seconds": result.metrics.get("train_runtime")}

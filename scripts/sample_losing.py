@@ -6,11 +6,12 @@ setup(snakemake.threads)
 
 from bmc.generation import TransformersGenerator  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
+from bmc.provenance import run_info  # noqa: E402
 from bmc.sampling import SamplingSettings, sample_losing  # noqa: E402
 
 rows = read_jsonl(snakemake.input.train, PROBLEM_FIELDS)
 generator = TransformersGenerator(snakemake.input.model, batch_size=snakemake.params.batch_size)
 pairs, stats = sample_losing(generator, rows, snakemake.params.style, SamplingSettings(**snakemake.params.settings))
 write_jsonl(snakemake.output.pairs, pairs)
-write_json(snakemake.output.stats, stats)
+write_json(snakemake.output.stats, stats | {"provenance": run_info("sample_losing", snakemake.params.settings)})
 log.info("pairs: %s", stats)

@@ -21,7 +21,10 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def git_commit(path: str | Path = ".") -> str:
+def git_commit(path: str | Path | None = None) -> str:
+    """The commit of the workflow's code (this package's checkout), '-dirty' if it has uncommitted changes;
+    'unknown' outside a git checkout."""
+    path = path or Path(__file__).resolve().parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5,
                              check=True).stdout.strip()

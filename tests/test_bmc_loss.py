@@ -172,6 +172,13 @@ def test_mask_never_reaches_the_model(tmp_path, model_dir, tokenizer):
     assert seen and all("bmc_mask" not in kw for kw in seen)
 
 
+def test_a_forward_that_bypasses_the_hook_is_an_error(tmp_path, model_dir, tokenizer):
+    trainer = _bmc_trainer(tmp_path, model_dir, tokenizer, 3.0)
+    trainer._ensure_hooks = lambda: None  # as if the hook sat on a module the trainer never calls
+    with pytest.raises(RuntimeError, match="not applied"):
+        trainer.compute_loss(trainer.model, _batch(trainer))
+
+
 def test_training_steps_run_and_log_marked_fraction(tmp_path, model_dir, tokenizer):
     trainer = _bmc_trainer(tmp_path, model_dir, tokenizer, 2.0)
     trainer.args.max_steps = 2

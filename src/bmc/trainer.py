@@ -130,7 +130,11 @@ class BMCDPOTrainer(DPOTrainer):
             tok = getattr(processing_class, "tokenizer", processing_class)
             if tok is None:
                 raise ValueError("BMCDPOTrainer needs processing_class (the tokenizer)")
+            # as DPOTrainer does when it builds its own collator: fall back to EOS, mirrored onto the model
             pad = args.pad_token or tok.pad_token or tok.eos_token
+            tok.pad_token = pad
+            if hasattr(model, "config"):
+                model.config.get_text_config().pad_token_id = tok.pad_token_id
             data_collator = DataCollatorForBMCPreference(
                 pad_token_id=tok.convert_tokens_to_ids(pad), max_length=args.max_length,
                 truncation_mode=args.truncation_mode, pad_to_multiple_of=args.pad_to_multiple_of,
@@ -174,8 +178,10 @@ class BMCDPOTrainer(DPOTrainer):
 
     def _weight_log_probs(self, module, args, kwargs, output):
         pending = self._pending
-        if pending is None or not kwargs.get("fused_lm_head") or not pending.roles:
+        if pending is None or not kwargs.get("fused_lm_head"):
             return output
+        if not pending.roles:
+            raise RuntimeError("BMC: a log-prob forward that no loss computation expects (TRL changed?)")
         role = pending.roles.pop(0)
         lp = output.log_probs
         mask = pending.mask[:, 1:].to(lp.device, lp.dtype)  # aligned with labels[:, 1:], like TRL's logps
@@ -198,11 +204,14 @@ class BMCDPOTrainer(DPOTrainer):
         mask = inputs.pop("bmc_mask", None)
         if mask is None:
             raise KeyError("batch has no 'bmc_mask': use DataCollatorForBMCPreference")
-        self._pending = _Pending(mask, roles)
+        self._pending = pending = _Pending(mask, roles)
         try:
             yield inputs, mask
         finally:
             self._pending = None
+        if pending.roles:  # a forward bypassed the hook: training would silently be plain DPO
+            raise RuntimeError(f"BMC weights were not applied to the {pending.roles} forward(s): the forward hook "
+                               "is not on the module the trainer calls")
 
     def _compute_loss(self, model, inputs, return_outputs):
         roles = ["policy"] if self.precompute_ref_logps else ["policy", "reference"]

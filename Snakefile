@@ -35,3 +35,4 @@ rule all:
     default_target: True
     input:
         rules.table1.output,
+        expand(rules.bridge_pairs.output.stats, task=TASKS, bset=BRIDGED_SETS),

@@ -1,18 +1,22 @@
-# Bridging: an editor minimally corrects y_l using y_w, giving the pseudo-winning response.
+# Bridging: an editor rewrites one response of each pair (by default y_l into a pseudo-winning response,
+# using y_w). One bridged set per name: "main" (the bridging block) and each of bridging.ablations.
 
 
 rule bridge_pairs:
     input:
-        pairs=rules.sample_losing.output.pairs,
-        tokenizer=f"{RESULTS}/models/sft/{{task}}",
+        unpack(bridge_inputs),
     output:
-        pairs=f"{RESULTS}/pairs/{{task}}/bridged.jsonl",
-        stats=f"{RESULTS}/pairs/{{task}}/bridged_stats.json",
+        pairs=f"{RESULTS}/pairs/{{task}}/bridged/{{bset}}.jsonl",
+        stats=f"{RESULTS}/pairs/{{task}}/bridged/{{bset}}_stats.json",
     log:
-        logfile("bridge_pairs"),
+        logfile("bridge_pairs", "{task}/{bset}"),
     benchmark:
-        benchfile("bridge_pairs")
+        benchfile("bridge_pairs", "{task}/{bset}")
     params:
-        bridging=config["bridging"],
+        settings=lambda wc: asdict(bridge_settings(config, wc.bset)),
+        editor=lambda wc: editor_spec(config, wc.bset),
+        decoding=lambda wc: bridged_set(config, wc.bset)["decoding"],
+        style=lambda wc: config["tasks"][wc.task]["prompt_style"],
+        cache=lambda wc: editor_cache_path(wc.bset),
     script:
         "../scripts/bridge_pairs.py"

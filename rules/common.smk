@@ -4,7 +4,13 @@ import os
 from dataclasses import asdict
 
 from bmc.config import (
+    bridge_settings,
+    bridged_set,
+    bridged_set_names,
     check_study,
+    editor_spec,
+    method_bridged_set,
+    prompt_template_path,
     method_spec,
     model_shape,
     preference_settings,
@@ -24,12 +30,14 @@ RESULTS = f"results/{STUDY}"
 TASKS = list(config["tasks"])
 METHODS = list(config["methods"])
 MODELS = ["sft", *METHODS]
+BRIDGED_SETS = bridged_set_names(config)
 
 
 wildcard_constraints:
     task="|".join(TASKS),
     method="|".join(METHODS),
     model="|".join(MODELS),
+    bset="|".join(BRIDGED_SETS),
 
 
 def logfile(rule, name="{task}"):
@@ -53,6 +61,32 @@ def table1_notes():
         f"stopword rule: {pref['stopword_rule']}; editor: {config['bridging']['editor']}.",
         f"Each cell comes from {RESULTS}/eval/<task>/<model>/scores.json (rule evaluate).",
     ]
+
+
+def bridge_inputs(wildcards):
+    """The sampled pairs, the tokenizer for edit distances, and the prompt template of an LLM editor."""
+    inputs = {
+        "pairs": f"{RESULTS}/pairs/{wildcards.task}/sampled.jsonl",
+        "tokenizer": f"{RESULTS}/models/sft/{wildcards.task}",
+    }
+    template = prompt_template_path(config, wildcards.task, wildcards.bset, workflow.basedir)
+    if template:
+        inputs["template"] = template
+    spec = editor_spec(config, wildcards.bset)
+    if spec["kind"] in ("transformers", "vllm") and spec["model"].startswith(f"{RESULTS}/"):
+        inputs["editor_model"] = spec["model"]  # a model this workflow builds: bridge after it exists
+    return inputs
+
+
+def editor_cache_path(bset):
+    cache_dir = bridged_set(config, bset).get("cache_dir") or f"{RESULTS}/cache/bridging"
+    return f"{cache_dir}/{bridged_set(config, bset)['editor']}.jsonl"
+
+
+def bridged_pairs(wildcards):
+    """The bridged set a preference method trains on."""
+    bset = method_bridged_set(config, wildcards.method)
+    return f"{RESULTS}/pairs/{wildcards.task}/bridged/{bset}.jsonl"
 
 
 def model_dir(wildcards):

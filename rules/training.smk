@@ -4,7 +4,7 @@
 rule train_preference:
     input:
         sft=f"{RESULTS}/models/sft/{{task}}",
-        pairs=rules.bridge_pairs.output.pairs,
+        pairs=bridged_pairs,
     output:
         directory(f"{RESULTS}/models/{{method}}/{{task}}"),
     log:

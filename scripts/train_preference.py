@@ -10,7 +10,7 @@ from bmc.provenance import run_info  # noqa: E402
 
 method = MethodSpec(**snakemake.params.method)
 settings = PreferenceSettings(**snakemake.params.settings)
-pairs = read_jsonl(snakemake.input.pairs, PAIR_FIELDS | {"pseudo_winning": str}, nonempty=("y_w", "y_l"))
+pairs = read_jsonl(snakemake.input.pairs, PAIR_FIELDS | {"bridged_chosen": str, "bridged_rejected": str}, nonempty=("y_w", "y_l"))
 if not pairs:
     raise SystemExit(f"{snakemake.input.pairs}: no preference pairs to train on (see the stats files beside it)")
 out = snakemake.output[0]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bmc.bridging import RuleEditor, BridgeRequest
+from bmc.editors import BridgeRequest
+from bmc.editors.rule import RuleEditor
 from bmc.scoring import math_prediction, qa_prediction
 from bmc.synthetic import TaskSizes, generate_task, pretraining_corpus
 

@@ -14,7 +14,7 @@ TASKS = ["qa", "math"]
 METHODS = ["dpo", "dpo_bc", "dpo_mc", "dpo_bmc"]
 
 
-def expected_outputs(study):
+def expected_outputs(study, methods=METHODS, bridged_sets=("main",)):
     r = f"results/{study}"
     out = {f"{r}/data/corpus.jsonl": "pretraining_corpus", f"{r}/models/tokenizer": "train_tokenizer",
            f"{r}/models/base": "pretrain_base"}
@@ -22,10 +22,13 @@ def expected_outputs(study):
         out |= {f"{r}/data/{t}/train.jsonl": "synthetic_task", f"{r}/data/{t}/test.jsonl": "synthetic_task",
                 f"{r}/models/sft/{t}": "train_sft",
                 f"{r}/pairs/{t}/sampled.jsonl": "sample_losing", f"{r}/pairs/{t}/sampled_stats.json": "sample_losing",
-                f"{r}/pairs/{t}/bridged.jsonl": "bridge_pairs", f"{r}/pairs/{t}/bridged_stats.json": "bridge_pairs"}
-        for m in METHODS:
+                }
+        for b in bridged_sets:
+            out |= {f"{r}/pairs/{t}/bridged/{b}.jsonl": "bridge_pairs",
+                    f"{r}/pairs/{t}/bridged/{b}_stats.json": "bridge_pairs"}
+        for m in methods:
             out[f"{r}/models/{m}/{t}"] = "train_preference"
-        for m in ["sft", *METHODS]:
+        for m in ["sft", *methods]:
             out[f"{r}/eval/{t}/{m}/predictions.jsonl"] = "evaluate"
             out[f"{r}/eval/{t}/{m}/scores.json"] = "evaluate"
     for ext in ("csv", "md", "png"):
@@ -61,6 +64,12 @@ def test_one_model_plans_only_its_upstream(tmp_path):
     ({"seed": "zero"}, "seed"),
     ({"tasks": {"qa": {"sft": {"epochs": "six"}}}}, "epochs"),
     ({"methods": {"dpo": {"label": "DPO", "pairs": "bridge", "bmc_weights": False}}}, "bridge"),
+    ({"bridging": {"direction": "sideways"}}, "sideways"),
+    ({"bridging": {"editor": "gpt4"}}, "gpt4"),
+    ({"editors": {"x": {"kind": "openai", "model": "m", "api_key": "sk-123"}}}, "api_key"),
+    ({"bridging": {"ablations": {"main": {}}}}, "main"),
+    ({"methods": {"dpo_bc": {"label": "DPO-BC", "pairs": "bridged", "bmc_weights": False,
+                             "bridged_set": "nope"}}}, "nope"),
 ])
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, named):
     with pytest.raises(Exception) as err:
@@ -76,14 +85,20 @@ def test_semantic_config_errors_name_the_key(tmp_path):
         plan(tmp_path, [TINY], config=cfg)
 
 
+MICRO_METHODS = [*METHODS, "dpo_bmc_degraded"]
+
+
 @pytest.mark.slow
 def test_micro_study_end_to_end(tmp_path):
     run(tmp_path, [MICRO])
     r = tmp_path / "results" / "micro"
-    for f in expected_outputs("micro"):
+    for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded")):
         assert (tmp_path / f).exists(), f
     table = pd.read_csv(r / "tables" / "table1.csv", index_col="method")
-    assert list(table.index) == ["SFT", "DPO", "DPO-BC", "DPO-MC", "DPO-BMC"]
+    assert list(table.index) == ["SFT", "DPO", "DPO-BC", "DPO-MC", "DPO-BMC", "DPO-BMC (y_w->y~_l half)"]
+    half = json.loads((r / "pairs" / "qa" / "bridged" / "half_degraded_stats.json").read_text())
+    assert half["direction"] == "degrade_winning_with_reference" and half["fraction"] == 0.5
+    assert half["pairs_sent_to_editor"] == round(half["pairs_in"] / 2)
     assert table[["QA Avg", "Math Avg"]].notna().all().all()
     assert table.loc["DPO-BMC", "paper QA Avg"] == 65.1
     md = (r / "tables" / "table1.md").read_text()
@@ -97,3 +112,51 @@ def test_micro_study_end_to_end(tmp_path):
         assert any((r / "logs" / rule).rglob("*.log")), rule
     # a second run has nothing to do
     assert plan(tmp_path, [MICRO]) == {}
+
+
+def test_micro_plan_has_the_ablation_set(tmp_path):
+    planned = plan(tmp_path, [MICRO])
+    assert planned == expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"))
+    assert "results/micro/models/dpo_bmc_degraded/qa" in planned
+
+
+LLM_EDITORS = {
+    "openai": {"kind": "openai", "model": "gpt-4-0125-preview", "base_url": "https://api.openai.com/v1",
+               "api_key_env": "OPENAI_API_KEY"},
+    "vllm": {"kind": "vllm", "model": "meta-llama/Meta-Llama-3-70B-Instruct", "tensor_parallel_size": 4},
+    "transformers": {"kind": "transformers", "model": "results/tiny/models/sft/math"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LLM_EDITORS))
+def test_any_editor_is_a_config_change(tmp_path, kind):
+    cfg = {"editors": {"ed": LLM_EDITORS[kind]}, "bridging": {"editor": "ed"}}
+    planned = plan(tmp_path, [TINY], config=cfg, targets=("results/tiny/pairs/qa/bridged/main.jsonl",))
+    assert planned["results/tiny/pairs/qa/bridged/main.jsonl"] == "bridge_pairs"
+    # a workflow-built editor model is an input of the bridging job
+    assert ("results/tiny/models/sft/math" in planned) == (kind == "transformers")
+
+
+def test_bridging_through_an_openai_compatible_server(tmp_path):
+    from openai_stub import StubServer
+
+    target = "results/micro/pairs/math/bridged/main.jsonl"
+    with StubServer() as server:
+        cfg = {"editors": {"stub": {"kind": "openai", "model": "stub-model", "base_url": server.url,
+                                    "api_key_env": None, "backoff_initial_s": 0.01}},
+               "bridging": {"editor": "stub"}}
+        run(tmp_path, [MICRO], config=cfg, targets=(target,))
+        made = len(server.requests)
+    stats = json.loads((tmp_path / target.replace(".jsonl", "_stats.json")).read_text())
+    assert stats["editor"] == "openai" and stats["model"] == "stub-model"
+    assert made == stats["pairs_sent_to_editor"] == stats["editor_usage"]["requests_made"] > 0
+    assert stats["editor_usage"]["cost_reported_by_endpoint"] == pytest.approx(0.001 * made)
+    assert stats["prompt_template_sha256"] and (tmp_path / stats["cache"]).exists()
+    # the stub answers with y_w, so every pseudo-winning response is y_w and passes the answer check
+    rows = [json.loads(line) for line in (tmp_path / target).read_text().splitlines()]
+    assert rows and all(r["bridged_chosen"] == r["y_w"] for r in rows)
+    # a rerun with a changed stats-irrelevant setting is answered from the cache: no request
+    with StubServer() as server:
+        cfg["editors"]["stub"] |= {"base_url": server.url, "concurrency": 2}
+        run(tmp_path, [MICRO], config=cfg, targets=(target,))
+        assert len(server.requests) == 0

@@ -1,112 +1,48 @@
-"""The Bridging phase: an editor turns the losing response ``y_l`` into a pseudo-winning ``ỹ_w``.
+"""The Bridging phase over a pair file: which pairs to edit, the editor call, the sanity filters, the stats.
 
-The paper asks an LLM (``gpt-4-0125-preview``) to make the minimal changes to ``y_l`` that correct it,
-using ``y_w`` as reference, or to answer ``None`` when ``y_l`` is already good (those pairs are dropped,
-and every method of the setup trains on the surviving pairs). Every editor implements :class:`Editor`;
-:func:`bridge` runs one over a pair file and writes the statistics the paper reports.
+Paper §3.1: an editor rewrites the losing response y_l with minimal changes, using y_w as reference, giving
+the pseudo-winning ỹ_w; pairs the editor answers 'None' for (y_l already good) are dropped, and every method
+of the setup trains on the surviving pairs. The ablations the paper and its reviewers ask for are settings:
 
-:class:`RuleEditor` is a deterministic, zero-cost editor for tasks with verifiable answers: it keeps the
-wording of ``y_l`` and repairs its *slots* (numbers, and option texts of multiple-choice questions) from
-``y_w`` when the two responses mention the same number of slots, and always repairs the final answer.
+* ``direction`` (Table 3): edit y_l with or without y_w as reference, training on (ỹ_w, y_l); or degrade y_w
+  into a pseudo-losing ỹ_l with or without y_l as reference, training on (y_w, ỹ_l);
+* ``fraction``: only a seeded random fraction of the pairs is sent to the editor; the others keep
+  (y_w, y_l) (reviewers' question on how much data needs bridging).
+
+Each output row keeps x, y_w, y_l and adds the editor's output, the training pair of the bridged set
+(``bridged_chosen``, ``bridged_rejected``) and whether it was bridged. Dropped pairs are counted by reason.
 """
 
 from __future__ import annotations
 
-import re
+import random
+import time
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import asdict, dataclass
 
 from rapidfuzz.distance import Levenshtein
 
-from bmc.scoring import QA_MARKER
+from bmc.answers import is_correct
+from bmc.editors import BridgeRequest, edits_losing
 
-
-@dataclass(frozen=True)
-class BridgeRequest:
-    problem: str  # x
-    y_w: str      # winning response (reference)
-    y_l: str      # losing response, to be edited
-    answer: str   # gold answer, for editors of verifiable tasks
+DROP_REASONS = ("editor_none", "empty", "identical", "too_long", "wrong_answer")
 
 
 @dataclass
-class BridgeResult:
-    text: str | None  # ỹ_w, or None when the editor judges y_l already good
-    notes: dict = field(default_factory=dict)
+class BridgeSettings:
+    direction: str = "edit_losing_with_reference"
+    fraction: float = 1.0
+    seed: int = 0
+    max_length_ratio: float = 3.0  # drop an edit longer than this many times the response it edits (tokens)
+    answer_check: bool = True      # tasks with answers: ỹ_w must be right, ỹ_l must be wrong
 
 
-class Editor(Protocol):
-    name: str
-
-    def edit(self, requests: list[BridgeRequest]) -> list[BridgeResult]: ...
-
-
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
-
-
-def _options(problem: str) -> list[str]:
-    if "\nOptions:\n" not in problem:
-        return []
-    return [o for o in problem.split("\nOptions:\n", 1)[1].split("\n") if o.strip()]
-
-
-def _slot_pattern(options: list[str]) -> re.Pattern:
-    words = sorted({o for o in options if not _NUMBER.fullmatch(o)}, key=len, reverse=True)
-    alts = [r"(?<![\w])" + re.escape(w) + r"(?![\w])" for w in words] + [_NUMBER.pattern]
-    return re.compile("|".join(alts))
-
-
-def _split_final(text: str) -> tuple[str, str | None]:
-    """(body, final answer) around the last answer marker; final is None if there is no marker."""
-    i = text.rfind(QA_MARKER)
-    if i == -1:
-        return text, None
-    return text[:i], text[i + len(QA_MARKER):]
-
-
-class RuleEditor:
-    """Deterministic minimal correction for tasks with verifiable answers (the tiny study's editor)."""
-
-    name = "rule"
-
-    def edit(self, requests: list[BridgeRequest]) -> list[BridgeResult]:
-        return [self._edit_one(r) for r in requests]
-
-    def _edit_one(self, req: BridgeRequest) -> BridgeResult:
-        pattern = _slot_pattern(_options(req.problem))
-        body_l, final_l = _split_final(req.y_l)
-        body_w, _ = _split_final(req.y_w)
-        slots_l = list(pattern.finditer(body_l))
-        slots_w = [m.group(0) for m in pattern.finditer(body_w)]
-        notes = {"slots_l": len(slots_l), "slots_w": len(slots_w), "slots_repaired": 0}
-        if slots_l and len(slots_l) == len(slots_w):
-            pieces, last = [], 0
-            for m, right in zip(slots_l, slots_w):
-                pieces.append(body_l[last:m.start()])
-                pieces.append(right)
-                notes["slots_repaired"] += m.group(0) != right
-                last = m.end()
-            body = "".join(pieces) + body_l[last:]
-            notes["reasoning"] = "repaired"
-        else:
-            body = body_l
-            notes["reasoning"] = "unaligned" if slots_l or slots_w else "no_slots"
-        if final_l is None:
-            sep = "" if body.endswith("\n") or not body else "\n"
-            text = f"{body}{sep}{QA_MARKER} {req.answer}"
-        else:
-            text = f"{body}{QA_MARKER} {req.answer}"
-        if text == req.y_l:
-            return BridgeResult(None, notes | {"none_reason": "already_correct"})
-        return BridgeResult(text, notes)
-
-
-def make_editor(name: str, **options) -> Editor:
-    """The editor named in the config (LLM editors arrive with the bridging issue)."""
-    if name == "rule":
-        return RuleEditor()
-    raise ValueError(f"unknown editor {name!r}; available: rule")
+def select_for_bridging(n: int, fraction: float, seed: int) -> set[int]:
+    """The indices of the pairs sent to the editor: a seeded random ``round(fraction * n)`` of them."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    k = round(fraction * n)
+    return set(range(n)) if k == n else set(random.Random(seed).sample(range(n), k))
 
 
 def token_edit_distance(tokenizer, a: str, b: str) -> int:
@@ -115,36 +51,95 @@ def token_edit_distance(tokenizer, a: str, b: str) -> int:
     return Levenshtein.distance(ids_a, ids_b)
 
 
-def bridge(pairs: list[dict], editor: Editor, tokenizer) -> tuple[list[dict], dict]:
-    """Run ``editor`` over ``pairs`` (fields problem, y_w, y_l, answer); return the surviving pairs with
-    ``pseudo_winning`` added, and the statistics (pairs modified, drops by reason, edit distances)."""
-    requests = [BridgeRequest(p["problem"], p["y_w"], p["y_l"], p["answer"]) for p in pairs]
-    results = editor.edit(requests)
-    if len(results) != len(requests):
-        raise RuntimeError(f"editor {editor.name!r} returned {len(results)} results for {len(requests)} pairs")
-    out, dropped, reasoning = [], Counter(), Counter()
-    dist_orig, dist_bridged = [], []
-    for pair, res in zip(pairs, results):
-        reasoning[res.notes.get("reasoning", "n/a")] += 1
-        if res.text is None:
-            dropped["editor_none"] += 1
+def _check(edited: str | None, source: str, pair: dict, settings: BridgeSettings, tokenizer,
+           style: str | None) -> str | None:
+    """The reason to drop an edit, or None to keep it."""
+    if edited is None:
+        return "editor_none"
+    if not edited.strip():
+        return "empty"
+    if edited.strip() == source.strip():
+        return "identical"
+    n_source = len(tokenizer(source, add_special_tokens=False)["input_ids"])
+    if len(tokenizer(edited, add_special_tokens=False)["input_ids"]) > settings.max_length_ratio * max(n_source, 1):
+        return "too_long"
+    if settings.answer_check and style is not None and pair.get("answer") is not None:
+        right = is_correct(edited, pair["answer"], style, normalized=True)
+        if right != edits_losing(settings.direction):
+            return "wrong_answer"
+    return None
+
+
+def bridge(pairs: list[dict], editor, tokenizer, settings: BridgeSettings, style: str | None = None,
+           template_sha256: str | None = None, decoding: dict | None = None) -> tuple[list[dict], dict]:
+    """Bridge ``pairs`` (fields problem, y_w, y_l, answer). ``style`` ('qa'/'math') enables the answer
+    check for tasks with a gold answer. Returns the surviving rows and the statistics."""
+    start = time.time()
+    losing = edits_losing(settings.direction)
+    selected = select_for_bridging(len(pairs), settings.fraction, settings.seed)
+    order = sorted(selected)
+    requests_before = getattr(editor, "requests_made", 0)
+    requests = [BridgeRequest(pairs[i]["problem"], pairs[i]["y_w"], pairs[i]["y_l"], pairs[i].get("answer"),
+                              settings.direction) for i in order]
+    results = dict(zip(order, editor.edit(requests))) if requests else {}
+    if len(results) != len(order):
+        raise RuntimeError(f"editor {editor.kind!r} returned {len(results)} results for {len(order)} pairs")
+
+    rows, dropped = [], Counter()
+    prompt_tokens = completion_tokens = cached = 0
+    reported_cost, cost_seen = 0.0, False
+    for i, pair in enumerate(pairs):
+        if i not in results:
+            rows.append(pair | {"bridged": False, "edited": None, "bridged_chosen": pair["y_w"],
+                                "bridged_rejected": pair["y_l"]})
             continue
-        d0 = token_edit_distance(tokenizer, pair["y_w"], pair["y_l"])
-        d1 = token_edit_distance(tokenizer, res.text, pair["y_l"])
-        dist_orig.append(d0)
-        dist_bridged.append(d1)
-        out.append(pair | {"pseudo_winning": res.text, "editor": editor.name,
-                           "edit_distance_original": d0, "edit_distance_bridged": d1})
-    n = max(len(out), 1)
+        res = results[i]
+        prompt_tokens += res.usage.prompt_tokens
+        completion_tokens += res.usage.completion_tokens
+        cached += res.cached
+        if res.usage.cost is not None:
+            reported_cost += res.usage.cost
+            cost_seen = True
+        source = pair["y_l"] if losing else pair["y_w"]
+        reason = _check(res.text, source, pair, settings, tokenizer, style)
+        if reason:
+            dropped[reason] += 1
+            continue
+        chosen, rejected = (res.text, pair["y_l"]) if losing else (pair["y_w"], res.text)
+        rows.append(pair | {"bridged": True, "edited": res.text, "editor_raw": res.raw,
+                            "bridged_chosen": chosen, "bridged_rejected": rejected})
+
+    def mean_distance(rs, a, b):
+        return round(sum(token_edit_distance(tokenizer, r[a], r[b]) for r in rs) / len(rs), 3) if rs else None
+
+    modified = [r for r in rows if r["bridged"]]
     stats = {
-        "editor": editor.name,
+        "editor": editor.kind,
+        "model": editor.model,
+        "direction": settings.direction,
+        "fraction": settings.fraction,
+        "settings": asdict(settings),
+        "decoding": decoding,
+        "prompt_template_sha256": template_sha256,
         "pairs_in": len(pairs),
-        "pairs_out": len(out),
-        "pairs_modified": sum(p["pseudo_winning"] != p["y_l"] for p in out),
-        "pseudo_winning_equals_y_w": sum(p["pseudo_winning"] == p["y_w"] for p in out),
-        "dropped": dict(dropped),
-        "reasoning": dict(reasoning),
-        "mean_token_edit_distance_y_w_y_l": round(sum(dist_orig) / n, 3),
-        "mean_token_edit_distance_pseudo_winning_y_l": round(sum(dist_bridged) / n, 3),
+        "pairs_sent_to_editor": len(order),
+        "pairs_modified": len(modified),
+        "pairs_out": len(rows),
+        "dropped": {reason: dropped[reason] for reason in DROP_REASONS if dropped[reason]},
+        "mean_token_edit_distance": {
+            "original_pair (y_w, y_l)": mean_distance(rows, "y_w", "y_l"),
+            "bridged_pair": mean_distance(rows, "bridged_chosen", "bridged_rejected"),
+            "modified_only": {"original_pair": mean_distance(modified, "y_w", "y_l"),
+                              "bridged_pair": mean_distance(modified, "bridged_chosen", "bridged_rejected")},
+        },
+        "editor_usage": {
+            "requests_answered_from_cache": cached,
+            "requests_made": getattr(editor, "requests_made", 0) - requests_before,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "cost_reported_by_endpoint": round(reported_cost, 6) if cost_seen else None,
+        },
+        "seconds": round(time.time() - start, 2),
     }
-    return out, stats
+    return rows, stats
+

@@ -55,6 +55,7 @@ def check_study(config: dict) -> None:
     labels = [m["label"] for m in config["methods"].values()]
     if "SFT" in labels or len(set(labels)) != len(labels):
         raise ConfigError(f"methods: labels must be unique and not 'SFT', got {labels}")
+    check_editors(config)
 
 
 def task_sizes(config: dict, task: str) -> TaskSizes:
@@ -93,8 +94,105 @@ def preference_settings(config: dict, task: str) -> PreferenceSettings:
 
 
 def method_spec(config: dict, method: str) -> MethodSpec:
-    return _build(MethodSpec, config["methods"][method], f"methods.{method}")
+    values = {k: v for k, v in config["methods"][method].items() if k != "bridged_set"}
+    return _build(MethodSpec, values, f"methods.{method}")
+
+
+def method_bridged_set(config: dict, method: str) -> str:
+    """The bridged set a method trains on ("original" methods use the surviving pairs of the main set)."""
+    m = config["methods"][method]
+    return m.get("bridged_set", MAIN_SET) if m["pairs"] == "bridged" else MAIN_SET
 
 
 def eval_decoding(config: dict) -> DecodingSettings:
     return DecodingSettings(max_new_tokens=config["evaluation"]["max_new_tokens"])
+
+
+# ----------------------------------------------------------------------------------------------- bridging
+BRIDGING_KEYS = ("editor", "direction", "fraction", "seed", "prompt", "decoding", "filters", "cache_dir")
+MAIN_SET = "main"
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def bridged_set_names(config: dict) -> list[str]:
+    return [MAIN_SET, *config["bridging"].get("ablations", {})]
+
+
+def bridged_set(config: dict, name: str) -> dict:
+    """The settings of one bridged set: ``main`` is the ``bridging`` block; an ablation overrides it."""
+    base = {k: v for k, v in config["bridging"].items() if k != "ablations"}
+    if name == MAIN_SET:
+        return base
+    ablations = config["bridging"].get("ablations", {})
+    if name not in ablations:
+        raise ConfigError(f"bridging.ablations: no bridged set named {name!r} (have {sorted(ablations)})")
+    return _merge(base, ablations[name])
+
+
+def editor_spec(config: dict, bset: str) -> dict:
+    name = bridged_set(config, bset)["editor"]
+    if name not in config["editors"]:
+        raise ConfigError(f"bridging set {bset!r}: editor {name!r} is not defined under editors "
+                          f"(have {sorted(config['editors'])})")
+    return config["editors"][name]
+
+
+def check_editors(config: dict) -> None:
+    from bmc.bridging import BridgeSettings
+    from bmc.editors import DIRECTIONS
+    from bmc.editors.hf_backend import TransformersSettings
+    from bmc.editors.openai_http import OpenAISettings
+    from bmc.editors.prompted import EditorDecoding
+    from bmc.editors.vllm_backend import VLLMSettings
+
+    kinds = {"openai": OpenAISettings, "vllm": VLLMSettings, "transformers": TransformersSettings}
+    for name, spec in config["editors"].items():
+        options = {k: v for k, v in spec.items() if k != "kind"}
+        if spec["kind"] == "rule":
+            if options:
+                raise ConfigError(f"editors.{name}: the rule editor takes no options, got {sorted(options)}")
+        else:
+            _build(kinds[spec["kind"]], options, f"editors.{name}")
+    for bset in bridged_set_names(config):
+        s = bridged_set(config, bset)
+        where = "bridging" if bset == MAIN_SET else f"bridging.ablations.{bset}"
+        editor_spec(config, bset)
+        if s["direction"] not in DIRECTIONS:
+            raise ConfigError(f"{where}.direction: {s['direction']!r} is not one of {DIRECTIONS}")
+        _build(EditorDecoding, s["decoding"], f"{where}.decoding")
+        _build(BridgeSettings, {**s["filters"], "direction": s["direction"], "fraction": s["fraction"],
+                                "seed": s["seed"]}, f"{where}.filters")
+    for method, m in config["methods"].items():
+        bset = m.get("bridged_set", MAIN_SET)
+        if bset not in bridged_set_names(config):
+            raise ConfigError(f"methods.{method}.bridged_set: no bridged set {bset!r} "
+                              f"(have {bridged_set_names(config)})")
+
+
+def prompt_family(config: dict, task: str) -> str:
+    """The editor prompt family of a task: the paper's QA/math prompt (Figure 7) for tasks with a correct
+    answer, its instruction-following prompt (Figure 8) otherwise."""
+    return config["tasks"][task].get("editor_prompts", "qa_math")
+
+
+def prompt_template_path(config: dict, task: str, bset: str, basedir: str) -> str | None:
+    """The template file of a bridged set for a task, or None for the rule editor (no prompt)."""
+    s = bridged_set(config, bset)
+    if editor_spec(config, bset)["kind"] == "rule":
+        return None
+    if s["prompt"] != "auto":
+        return s["prompt"]
+    return f"{basedir}/configs/prompts/bridging/{prompt_family(config, task)}/{s['direction']}.txt"
+
+
+def bridge_settings(config: dict, bset: str):
+    from bmc.bridging import BridgeSettings
+
+    s = bridged_set(config, bset)
+    return BridgeSettings(direction=s["direction"], fraction=s["fraction"], seed=s["seed"], **s["filters"])

@@ -39,8 +39,9 @@ class TransformersGenerator:
 
     @torch.inference_mode()
     def generate(self, prompts: list[str], settings: DecodingSettings, stop: list[str] | None = None,
-                 desc: str = "generate") -> list[list[str]]:
-        """Return ``num_samples`` completions per prompt, in prompt order."""
+                 desc: str = "generate", on_result=None) -> list[list[str]]:
+        """Return ``num_samples`` completions per prompt, in prompt order. ``on_result(index, completions)``,
+        if given, is called for each prompt as soon as its batch is done."""
         stop = stop or []
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         out: list[list[str] | None] = [None] * len(prompts)
@@ -65,6 +66,8 @@ class TransformersGenerator:
             for j, i in enumerate(idx):
                 out[i] = [truncate_at_stop(self._completion(prompts[i], seq), stop)
                           for seq in ids[j * k:(j + 1) * k]]
+                if on_result is not None:
+                    on_result(i, out[i])
         return out  # type: ignore[return-value]
 
     def _completion(self, prompt: str, ids: torch.Tensor) -> str:

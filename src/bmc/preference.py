@@ -2,9 +2,9 @@
 
 A method is (which pairs, which weighting): DPO trains on the original pairs (y_w, y_l) with delta 0;
 DPO-BC on the bridged pairs (ỹ_w, y_l) with delta 0; DPO-MC on the original pairs with the BMC weights;
-DPO-BMC on the bridged pairs with the BMC weights. Original and bridged pairs come from the same bridged
-file, so every method trains on the same surviving questions (the paper drops pairs the editor answered
-'None' for all methods of a setup).
+DPO-BMC on the bridged pairs with the BMC weights. Original methods read the main bridged set and use its
+(y_w, y_l), so every method trains on the same surviving questions (the paper drops pairs the editor
+answered 'None' for all methods of a setup).
 """
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ class PreferenceSettings:
 
 
 def preference_dataset(pairs: list[dict], source: str) -> Dataset:
-    """Conversational preference examples; the tokenizer's chat template renders them."""
-    chosen_key = "y_w" if source == "original" else "pseudo_winning"
+    """Conversational preference examples; the tokenizer's chat template renders them. ``original``:
+    (y_w, y_l); ``bridged``: the bridged set's pair, (ỹ_w, y_l) or (y_w, ỹ_l) by direction."""
+    chosen_key, rejected_key = ("y_w", "y_l") if source == "original" else ("bridged_chosen", "bridged_rejected")
     return Dataset.from_list([
         {"prompt": [{"role": "user", "content": p["problem"]}],
          "chosen": [{"role": "assistant", "content": p[chosen_key]}],
-         "rejected": [{"role": "assistant", "content": p["y_l"]}]}
+         "rejected": [{"role": "assistant", "content": p[rejected_key]}]}
         for p in pairs
     ])
 

@@ -160,3 +160,19 @@ def test_bridging_through_an_openai_compatible_server(tmp_path):
         cfg["editors"]["stub"] |= {"base_url": server.url, "concurrency": 2}
         run(tmp_path, [MICRO], config=cfg, targets=(target,))
         assert len(server.requests) == 0
+
+
+@pytest.mark.slow
+def test_bridging_with_a_workflow_model_as_transformers_editor(tmp_path):
+    target = "results/micro/pairs/math/bridged/main.jsonl"
+    cfg = {"editors": {"local": {"kind": "transformers", "model": "results/micro/models/sft/math",
+                                 "batch_size": 16}},
+           "bridging": {"editor": "local", "decoding": {"max_tokens": 16}}}
+    run(tmp_path, [MICRO], config=cfg, targets=(target,))
+    stats = json.loads((tmp_path / target.replace(".jsonl", "_stats.json")).read_text())
+    assert stats["editor"] == "transformers" and stats["pairs_sent_to_editor"] == stats["pairs_in"] > 0
+    assert stats["editor_usage"]["requests_made"] == stats["pairs_in"]
+    assert stats["editor_usage"]["completion_tokens"] > 0
+    # a tiny untrained editor writes nonsense: the filters drop it, and say why
+    assert stats["pairs_out"] + sum(stats["dropped"].values()) == stats["pairs_in"]
+    assert len((tmp_path / stats["cache"]).read_text().splitlines()) == stats["pairs_in"]

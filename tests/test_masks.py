@@ -79,3 +79,42 @@ def test_collated_mask_aligns_with_completion_mask_after_padding_and_truncation(
     assert mask[3].tolist() == [0, 0, 0, 1, 0, 1, 0, 0]   # prompt 2 + [0,1,0,1] (last truncated)
     # each marked position holds the token the mask was computed for
     assert batch["input_ids"][0, 4].item() == 5 and batch["input_ids"][3, 5].item() == 12
+
+
+def test_levenshtein_alignment_can_mark_fewer_tokens_than_difflib():
+    from bmc.masks import mark_differences
+
+    # difflib anchors on the longest common block ([4, 2]); a minimum edit script changes 3 tokens, not 5
+    a, b = [4, 4, 4, 2], [4, 2, 4, 2, 1]
+    assert mark_differences(a, b, "difflib") == ([1, 1, 0, 0], [0, 0, 1, 1, 1])
+    assert mark_differences(a, b, "levenshtein") == ([0, 1, 0, 0], [0, 1, 0, 0, 1])
+    assert mark_differences([10, 11, 12, 13, 14], [10, 21, 12, 14, 15], "levenshtein") == \
+        ([0, 1, 0, 1, 0], [0, 1, 0, 0, 1])
+
+
+def test_per_pair_and_per_batch_masks_differ_on_few_tokens():
+    """Our per-pair masks (unpadded) vs the official per-batch masks (padded rows, difflib's autojunk on
+    rows of 200+ tokens): measured on long synthetic pairs with Zipf-distributed tokens."""
+    import random
+
+    from bmc.masks import batch_masks
+
+    rng = random.Random(0)
+    vocab = list(range(3, 2000))
+    zipf = [1 / (i + 1) for i in range(len(vocab))]
+    differing = total = 0
+    for batch in range(10):
+        examples = []
+        for _ in range(4):
+            prompt = rng.choices(vocab, zipf, k=rng.randint(64, 400))
+            chosen = rng.choices(vocab, zipf, k=rng.randint(150, 500))
+            rejected = [rng.choice(vocab) if rng.random() < rng.uniform(0.05, 0.2) else t for t in chosen]
+            examples.append({"prompt_ids": prompt, "chosen_ids": chosen, "rejected_ids": rejected,
+                             **dict(zip(("chosen_bmc_mask", "rejected_bmc_mask"), diff_masks(prompt, chosen, rejected)))})
+        batch_out = DataCollatorForBMCPreference(pad_token_id=0)(examples)
+        official = batch_masks(batch_out["input_ids"], batch_out["completion_mask"], set())
+        differing += (official != batch_out["bmc_mask"]).sum().item()
+        total += batch_out["completion_mask"].sum().item()
+    fraction = differing / total
+    print(f"per-pair vs per-batch masks: {differing} of {total} completion tokens differ ({100 * fraction:.3f}%)")
+    assert fraction < 0.01

@@ -18,8 +18,13 @@ How it extends TRL, without copying its code:
    ``bmc_mask`` tensor aligned with ``completion_mask``.
 3. ``_compute_loss`` / ``compute_ref_log_probs`` take ``bmc_mask`` out of the batch (it must not reach
    ``model(**kwargs)``) and a forward hook on the policy and the reference model reweights
-   ``outputs.log_probs`` of TRL's fused LM head. TRL then sums them as usual, so every TRL loss type,
-   ``precompute_ref_log_probs`` and the PEFT reference path see BMC log-probabilities.
+   ``outputs.log_probs`` of TRL's fused LM head. For TRL's losses (``sigmoid`` = DPO, ``ipo``) TRL then sums
+   and applies its loss unchanged; the losses TRL's DPOTrainer lacks (:mod:`bmc.losses`: R-DPO, SimPO,
+   ORPO, TDPO, FIGA) run through :meth:`BMCDPOTrainer._custom_loss` on the same hooked forwards, so their
+   BMC variants (Table 5) get the same weights.
+
+``bmc_mask_scope="per_batch"`` reproduces the official behaviour instead of step 1: the masks are recomputed
+from the padded batch inside every policy and reference forward, stopword ids included.
 """
 
 from __future__ import annotations
@@ -28,17 +33,20 @@ import contextlib
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from trl import DPOConfig, DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
-from bmc.masks import STOPWORD_RULES, add_diff_masks, stopword_token_ids
+from bmc import losses as L
+from bmc.masks import MASK_ALGORITHMS, MASK_SCOPES, STOPWORD_RULES, add_diff_masks, batch_masks, stopword_token_ids
 
 REFERENCE_WEIGHTS = ("reference", "policy")
+_NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
 
 
 @dataclass
 class BMCConfig(DPOConfig):
-    r"""[`~trl.DPOConfig`] with the parameters of DPO-BMC.
+    r"""[`~trl.DPOConfig`] with the parameters of DPO-BMC and of the losses TRL's DPOTrainer lacks.
 
     > Parameters of the BMC weighting
 
@@ -46,13 +54,22 @@ class BMCConfig(DPOConfig):
         Upper clamp delta of the confidence weight ``1 + min(1/p, delta)`` of tokens marked as different.
         ``0`` gives plain DPO; ``1`` gives fixed weight 2 (paper Sec. 5.1).
     bmc_reference_weights (`str`, defaults to `"reference"`):
-        How the reference model's log-probabilities are weighted: ``"reference"`` with its own
-        probabilities (official code), ``"policy"`` with the policy's weights (paper Eq. 4).
-    bmc_stopwords (`list[str]`, defaults to `[]`):
-        Words whose tokens are never marked as different.
-    bmc_stopword_rule (`str`, defaults to `"official"`):
-        ``"official"`` keeps a stopword only if it encodes to one token; ``"robust"`` also adds the
-        space-prefixed forms (see :func:`bmc.masks.stopword_token_ids`).
+        ``"reference"``: the reference model weighted by its own probabilities (official code);
+        ``"policy"``: by the policy's weights (paper Eq. 4).
+    bmc_stopwords (`list[str]`), bmc_stopword_rule (`str`, `"official"` or `"robust"`):
+        Words never marked, and how they map to token ids (see :func:`bmc.masks.stopword_token_ids`).
+    bmc_mask_algorithm (`str`, defaults to `"difflib"`):
+        ``"difflib"`` opcodes (official code) or ``"levenshtein"`` alignment (paper text).
+    bmc_mask_scope (`str`, defaults to `"per_pair"`):
+        ``"per_pair"``: masks computed once per pair at dataset preparation; ``"per_batch"``: recomputed on
+        the padded batch in every forward (official code).
+
+    > Parameters of the losses in :mod:`bmc.losses` (``loss_type`` = rdpo, simpo, orpo, tdpo, figa)
+
+    rdpo_alpha, simpo_gamma, orpo_lambda, tdpo_alpha, figa_alpha, figa_beta (`float`):
+        R-DPO's length coefficient; SimPO's margin; ORPO's odds-ratio weight; TDPO2's KL coefficient;
+        FIGA's weights on the differing tokens of y_w and y_l. ``beta`` is the β of DPO, IPO (τ), R-DPO,
+        SimPO and TDPO.
     """
 
     bmc_delta: float = field(default=0.0, metadata={"help": "Clamp delta of the BMC token weight (0 = DPO)."})
@@ -62,18 +79,38 @@ class BMCConfig(DPOConfig):
     )
     bmc_stopwords: list[str] = field(default_factory=list, metadata={"help": "Words never marked as different."})
     bmc_stopword_rule: str = field(default="official", metadata={"help": "'official' or 'robust'."})
+    bmc_mask_algorithm: str = field(default="difflib", metadata={"help": "'difflib' or 'levenshtein'."})
+    bmc_mask_scope: str = field(default="per_pair", metadata={"help": "'per_pair' or 'per_batch' (official)."})
+    rdpo_alpha: float = field(default=0.1, metadata={"help": "R-DPO length-regulariser coefficient alpha."})
+    simpo_gamma: float = field(default=0.5, metadata={"help": "SimPO target reward margin gamma."})
+    orpo_lambda: float = field(default=0.1, metadata={"help": "ORPO odds-ratio weight lambda."})
+    tdpo_alpha: float = field(default=0.5, metadata={"help": "TDPO2 coefficient alpha."})
+    figa_alpha: float = field(default=1.0, metadata={"help": "FIGA weight on differing tokens of y_w."})
+    figa_beta: float = field(default=0.5, metadata={"help": "FIGA weight on differing tokens of y_l."})
 
     def __post_init__(self):
+        loss_types = [self.loss_type] if isinstance(self.loss_type, str) else list(self.loss_type)
+        for name, value, allowed in (("bmc_reference_weights", self.bmc_reference_weights, REFERENCE_WEIGHTS),
+                                     ("bmc_stopword_rule", self.bmc_stopword_rule, STOPWORD_RULES),
+                                     ("bmc_mask_algorithm", self.bmc_mask_algorithm, MASK_ALGORITHMS),
+                                     ("bmc_mask_scope", self.bmc_mask_scope, MASK_SCOPES)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if self.bmc_delta < 0:
             raise ValueError(f"bmc_delta must be >= 0, got {self.bmc_delta}")
-        if self.bmc_reference_weights not in REFERENCE_WEIGHTS:
-            raise ValueError(f"bmc_reference_weights must be one of {REFERENCE_WEIGHTS}, "
-                             f"got {self.bmc_reference_weights!r}")
-        if self.bmc_stopword_rule not in STOPWORD_RULES:
-            raise ValueError(f"bmc_stopword_rule must be one of {STOPWORD_RULES}, got {self.bmc_stopword_rule!r}")
         if self.bmc_reference_weights == "policy" and self.precompute_ref_log_probs:
             raise ValueError("bmc_reference_weights='policy' needs the policy's probabilities at each step, so it "
                              "cannot be combined with precompute_ref_log_probs=True")
+        custom = [t for t in loss_types if t in L.CUSTOM_LOSSES]
+        if custom and len(loss_types) > 1:
+            raise ValueError(f"loss_type {custom[0]!r} cannot be combined with other loss types")
+        if custom:
+            spec = L.CUSTOM_LOSSES[custom[0]]
+            if not spec.bmc and self.bmc_delta > 0:
+                raise ValueError(f"loss_type {custom[0]!r} has no BMC variant: set bmc_delta to 0")
+            if spec.needs_logits and self.precompute_ref_log_probs:
+                raise ValueError(f"loss_type {custom[0]!r} needs the reference model's full distributions: "
+                                 "precompute_ref_log_probs is not possible")
         super().__post_init__()
 
 
@@ -109,10 +146,13 @@ class DataCollatorForBMCPreference(DataCollatorForPreference):
 class _Pending:
     """What the forward hook needs for the forwards of one loss computation."""
 
-    def __init__(self, mask: torch.Tensor, roles: list[str]):
-        self.mask = mask  # (B, T) aligned with input_ids
+    def __init__(self, mask: torch.Tensor, completion_mask: torch.Tensor, roles: list[str]):
+        self.mask = mask  # (B, T) aligned with input_ids (per-pair scope)
+        self.completion_mask = completion_mask
         self.roles = roles  # forwards still expected, in order: "policy", "reference"
         self.policy_weights: torch.Tensor | None = None
+        self.raw: dict[str, torch.Tensor] = {}     # unweighted per-token log-probs, by role
+        self.marked: dict[str, torch.Tensor] = {}  # the (shifted) mask each forward used, by role
 
 
 class BMCDPOTrainer(DPOTrainer):
@@ -126,10 +166,11 @@ class BMCDPOTrainer(DPOTrainer):
             raise TypeError(f"BMCDPOTrainer needs a BMCConfig, got {type(args).__name__}")
         self._pending: _Pending | None = None
         self._hooked: set[int] = set()
+        tok = getattr(processing_class, "tokenizer", processing_class)
+        if tok is None:
+            raise ValueError("BMCDPOTrainer needs processing_class (the tokenizer)")
+        self._bmc_tokenizer = tok
         if data_collator is None:
-            tok = getattr(processing_class, "tokenizer", processing_class)
-            if tok is None:
-                raise ValueError("BMCDPOTrainer needs processing_class (the tokenizer)")
             # as DPOTrainer does when it builds its own collator: fall back to EOS, mirrored onto the model
             pad = args.pad_token or tok.pad_token or tok.eos_token
             tok.pad_token = pad
@@ -155,8 +196,8 @@ class BMCDPOTrainer(DPOTrainer):
         # log-probs (keyed on it) is never reused across BMC settings
         return dataset.map(
             add_diff_masks,
-            fn_kwargs={"stopword_ids": stop_ids, "delta": args.bmc_delta,
-                       "reference_weights": args.bmc_reference_weights},
+            fn_kwargs={"stopword_ids": stop_ids, "algorithm": args.bmc_mask_algorithm, "delta": args.bmc_delta,
+                       "reference_weights": args.bmc_reference_weights, "scope": args.bmc_mask_scope},
             **map_kwargs,
         )
 
@@ -176,6 +217,14 @@ class BMCDPOTrainer(DPOTrainer):
                 target.register_forward_hook(self._weight_log_probs, with_kwargs=True)
                 self._hooked.add(id(target))
 
+    def _forward_mask(self, kwargs, pending: _Pending) -> torch.Tensor:
+        """The mask of this forward, aligned with ``input_ids`` (B, T)."""
+        if self.args.bmc_mask_scope == "per_pair":
+            return pending.mask
+        # the official computation: stopword ids and difflib on the padded batch, in every forward
+        stop_ids = stopword_token_ids(self._bmc_tokenizer, self.args.bmc_stopwords, self.args.bmc_stopword_rule)
+        return batch_masks(kwargs["input_ids"], pending.completion_mask, stop_ids, self.args.bmc_mask_algorithm)
+
     def _weight_log_probs(self, module, args, kwargs, output):
         pending = self._pending
         if pending is None or not kwargs.get("fused_lm_head"):
@@ -184,14 +233,15 @@ class BMCDPOTrainer(DPOTrainer):
             raise RuntimeError("BMC: a log-prob forward that no loss computation expects (TRL changed?)")
         role = pending.roles.pop(0)
         lp = output.log_probs
-        mask = pending.mask[:, 1:].to(lp.device, lp.dtype)  # aligned with labels[:, 1:], like TRL's logps
+        mask = self._forward_mask(kwargs, pending)[:, 1:].to(lp.device, lp.dtype)  # aligned with labels[:, 1:]
         if mask.shape[1] < lp.shape[1]:  # prompt-learning PEFT prepends virtual tokens
-            mask = torch.nn.functional.pad(mask, (lp.shape[1] - mask.shape[1], 0))
-        delta = self.args.bmc_delta
+            mask = F.pad(mask, (lp.shape[1] - mask.shape[1], 0))
+        pending.raw[role] = lp
+        pending.marked[role] = mask
         if role == "reference" and self.args.bmc_reference_weights == "policy":
             weights = pending.policy_weights
         else:
-            weights = bmc_token_weights(lp, mask, delta)
+            weights = bmc_token_weights(lp, mask, self.args.bmc_delta)
         if role == "policy":
             pending.policy_weights = weights.detach()
         output.log_probs = lp * weights
@@ -204,23 +254,115 @@ class BMCDPOTrainer(DPOTrainer):
         mask = inputs.pop("bmc_mask", None)
         if mask is None:
             raise KeyError("batch has no 'bmc_mask': use DataCollatorForBMCPreference")
-        self._pending = pending = _Pending(mask, roles)
+        self._pending = pending = _Pending(mask, inputs["completion_mask"], roles)
         try:
-            yield inputs, mask
+            yield inputs, pending
         finally:
             self._pending = None
         if pending.roles:  # a forward bypassed the hook: training would silently be plain DPO
             raise RuntimeError(f"BMC weights were not applied to the {pending.roles} forward(s): the forward hook "
                                "is not on the module the trainer calls")
 
+    def _log_marked_fraction(self, mode, mask, completion_mask):
+        marked = mask.sum() / completion_mask.sum().clamp(min=1)
+        self._metrics[mode]["bmc/marked_fraction"].append(self.accelerator.gather_for_metrics(marked).mean().item())
+
     def _compute_loss(self, model, inputs, return_outputs):
+        mode = "train" if self.model.training else "eval"
+        loss_type = self.loss_types[0]
+        if loss_type in L.CUSTOM_LOSSES:
+            spec = L.CUSTOM_LOSSES[loss_type]
+            roles = [] if spec.needs_logits else ["policy"]
+            if spec.needs_reference and not spec.needs_logits and not self.precompute_ref_logps:
+                roles.append("reference")
+            with self._bmc_forwards(inputs, roles) as (inputs, pending):
+                loss = self._custom_loss(model, inputs, pending, loss_type, spec, mode)
+            if return_outputs:
+                with torch.no_grad():
+                    outputs = model(**{k: v for k, v in inputs.items() if k not in _NON_MODEL_KEYS})
+                return loss, outputs
+            return loss
         roles = ["policy"] if self.precompute_ref_logps else ["policy", "reference"]
-        with self._bmc_forwards(inputs, roles) as (inputs, mask):
-            mode = "train" if self.model.training else "eval"
-            marked = mask.sum() / inputs["completion_mask"].sum().clamp(min=1)
-            self._metrics[mode]["bmc/marked_fraction"].append(self.accelerator.gather_for_metrics(marked).mean().item())
-            return super()._compute_loss(model, inputs, return_outputs)
+        with self._bmc_forwards(inputs, roles) as (inputs, pending):
+            result = super()._compute_loss(model, inputs, return_outputs)
+            if "policy" in pending.marked:  # else the context's check reports the bypassed hook
+                shift_c = inputs["completion_mask"][:, 1:].to(torch.float32)
+                self._log_marked_fraction(mode, pending.marked["policy"][:, -shift_c.shape[1]:] * shift_c, shift_c)
+            return result
 
     def compute_ref_log_probs(self, model, inputs):
         with self._bmc_forwards(inputs, ["reference"]) as (inputs, _):
             return super().compute_ref_log_probs(model, inputs)
+
+    # -- losses TRL's DPOTrainer does not have -----------------------------------------------------------------
+    def _custom_loss(self, model, inputs, pending: _Pending, loss_type: str, spec: L.LossSpec, mode: str):
+        a = self.args
+        ids, completion = inputs["input_ids"], inputs["completion_mask"]
+        model_kwargs = {k: v for k, v in inputs.items() if k not in _NON_MODEL_KEYS}
+        model_kwargs["use_cache"] = False
+        shift_c = completion[:, 1:].to(torch.float32)
+        n = ids.shape[0] // 2
+        lengths = shift_c.sum(dim=1)
+        metrics = self._metrics[mode]
+
+        if spec.needs_logits:  # TDPO: full next-token distributions of policy and reference
+            if self.ref_model is None:
+                raise ValueError(f"loss_type {loss_type!r} needs a reference model")
+            logp_all = torch.log_softmax(model(**model_kwargs).logits[:, :-1].float(), dim=-1)
+            with torch.no_grad():
+                ref_logp_all = torch.log_softmax(self.ref_model(**model_kwargs).logits[:, :-1].float(), dim=-1)
+            target = ids[:, 1:, None]
+            logratios = ((logp_all.gather(-1, target) - ref_logp_all.gather(-1, target)).squeeze(-1) * shift_c).sum(1)
+            kl = (ref_logp_all.exp() * (ref_logp_all - logp_all)).sum(-1)  # KL(π_ref ‖ π_θ) per position
+            seq_kl = (kl * shift_c).sum(1)
+            losses = L.tdpo_loss(logratios[:n], logratios[n:], seq_kl[:n], seq_kl[n:], self.beta, a.tdpo_alpha)
+            metrics["kl/chosen"].append(self.accelerator.gather_for_metrics(seq_kl[:n].mean().detach()).mean().item())
+            metrics["kl/rejected"].append(self.accelerator.gather_for_metrics(seq_kl[n:].mean().detach()).mean().item())
+            self._log_rewards(mode, self.beta * logratios[:n].detach(), self.beta * logratios[n:].detach())
+            return losses.mean()
+
+        label_mask = inputs["attention_mask"] if spec.nll_full_sequence else completion
+        labels = ids.masked_fill(label_mask == 0, -100)
+        out = model(**model_kwargs, labels=labels, fused_lm_head=True)
+        lp = out.log_probs[:, -shift_c.shape[1]:]  # BMC-weighted by the hook
+        seq = (lp * shift_c).sum(dim=1)
+        raw = pending.raw["policy"][:, -shift_c.shape[1]:]
+        marked = pending.marked["policy"][:, -shift_c.shape[1]:]
+        self._log_marked_fraction(mode, marked * shift_c, shift_c)
+        metrics["logps/chosen"].append(self.accelerator.gather_for_metrics(seq[:n].detach()).mean().item())
+        metrics["logps/rejected"].append(self.accelerator.gather_for_metrics(seq[n:].detach()).mean().item())
+
+        if loss_type == "rdpo":
+            if self.precompute_ref_logps:
+                ref_c, ref_r = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+            else:
+                ref_c, ref_r = DPOTrainer.compute_ref_log_probs(
+                    self, self.ref_model if self.ref_model is not None else self.model, inputs)
+            lr_c, lr_r = seq[:n] - ref_c, seq[n:] - ref_r
+            losses = L.rdpo_loss(lr_c, lr_r, lengths[:n], lengths[n:], self.beta, a.rdpo_alpha)
+            self._log_rewards(mode, self.beta * lr_c.detach(), self.beta * lr_r.detach())
+        elif loss_type == "simpo":
+            avg = seq / lengths.clamp(min=1)
+            losses = L.simpo_loss(avg[:n], avg[n:], self.beta, a.simpo_gamma)
+            self._log_rewards(mode, self.beta * avg[:n].detach(), self.beta * avg[n:].detach())
+        elif loss_type == "orpo":
+            avg = seq / lengths.clamp(min=1)
+            shift_all = (labels[:, 1:] != -100).to(torch.float32)
+            nll = -(raw[:n] * shift_all[:n]).sum() / shift_all[:n].sum().clamp(min=1)
+            losses = L.orpo_loss(avg[:n], avg[n:], nll, a.orpo_lambda)
+            metrics["nll_loss"].append(self.accelerator.gather_for_metrics(nll.detach()).mean().item())
+            self._log_rewards(mode, a.orpo_lambda * avg[:n].detach(), a.orpo_lambda * avg[n:].detach())
+        elif loss_type == "figa":
+            diff = (raw * marked * shift_c).sum(dim=1)
+            losses = L.figa_loss(diff[:n], diff[n:], a.figa_alpha, a.figa_beta)
+        else:  # pragma: no cover - CUSTOM_LOSSES and this dispatch are kept in step
+            raise ValueError(f"no implementation for loss_type {loss_type!r}")
+        return losses.mean()
+
+    def _log_rewards(self, mode, chosen, rejected):
+        m = self._metrics[mode]
+        gather = self.accelerator.gather_for_metrics
+        m["rewards/chosen"].append(gather(chosen).mean().item())
+        m["rewards/rejected"].append(gather(rejected).mean().item())
+        m["rewards/margins"].append(gather(chosen - rejected).mean().item())
+        m["rewards/accuracies"].append(gather((chosen > rejected).float()).mean().item())

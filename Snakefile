@@ -21,6 +21,7 @@ validate(config, "configs/schema.yaml")
 
 
 include: "rules/common.smk"
+include: "rules/resources.smk"
 include: "rules/data.smk"
 include: "rules/base_model.smk"
 include: "rules/sft.smk"

@@ -10,6 +10,7 @@ from bmc.config import (
     check_study,
     editor_spec,
     method_bridged_set,
+    uses_nltk_stopwords,
     prompt_template_path,
     method_spec,
     model_shape,
@@ -87,6 +88,13 @@ def bridged_pairs(wildcards):
     """The bridged set a preference method trains on."""
     bset = method_bridged_set(config, wildcards.method)
     return f"{RESULTS}/pairs/{wildcards.task}/bridged/{bset}.jsonl"
+
+
+def preference_inputs(wildcards):
+    inputs = {"sft": f"{RESULTS}/models/sft/{wildcards.task}", "pairs": bridged_pairs(wildcards)}
+    if uses_nltk_stopwords(config, wildcards.task, wildcards.method):
+        inputs["stopwords"] = rules.nltk_stopwords.output[0]
+    return inputs
 
 
 def model_dir(wildcards):

@@ -3,8 +3,7 @@
 
 rule train_preference:
     input:
-        sft=f"{RESULTS}/models/sft/{{task}}",
-        pairs=bridged_pairs,
+        unpack(preference_inputs),
     output:
         directory(f"{RESULTS}/models/{{method}}/{{task}}"),
     log:
@@ -14,6 +13,6 @@ rule train_preference:
     threads: config["threads"]
     params:
         method=lambda wc: asdict(method_spec(config, wc.method)),
-        settings=lambda wc: asdict(preference_settings(config, wc.task)),
+        settings=lambda wc: asdict(preference_settings(config, wc.task, wc.method)),
     script:
         "../scripts/train_preference.py"

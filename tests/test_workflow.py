@@ -48,7 +48,20 @@ def test_default_config_is_the_tiny_study(tmp_path):
 def test_rules_are_the_stages():
     assert rule_names(REPO) == {"all", "synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base",
                                 "train_sft", "sample_losing", "bridge_pairs", "train_preference", "evaluate",
-                                "table1"}
+                                "table1", "nltk_stopwords"}
+
+
+def test_the_full_grid_is_a_config_overlay(tmp_path):
+    planned = plan(tmp_path, [TINY, REPO / "configs" / "grid.yaml"])
+    trained = {f.split("/")[3] for f, rule in planned.items() if rule == "train_preference"}
+    assert trained == {*METHODS, "figa", "ipo", "kto", "orpo", "tdpo", "rdpo", "simpo", "ipo_bmc", "orpo_bmc",
+                       "rdpo_bmc", "simpo_bmc"}
+
+
+def test_nltk_stopwords_come_from_their_rule(tmp_path):
+    planned = plan(tmp_path, [TINY], config={"preference": {"stopwords": "nltk"}},
+                   targets=("results/tiny/models/dpo_bmc/qa",))
+    assert planned["resources/nltk/stopwords_english.txt"] == "nltk_stopwords"
 
 
 def test_one_model_plans_only_its_upstream(tmp_path):
@@ -85,7 +98,7 @@ def test_semantic_config_errors_name_the_key(tmp_path):
         plan(tmp_path, [TINY], config=cfg)
 
 
-MICRO_METHODS = [*METHODS, "dpo_bmc_degraded"]
+MICRO_METHODS = [*METHODS, "dpo_bmc_degraded", "ipo_bmc", "kto", "orpo_bmc", "rdpo_bmc", "simpo_bmc", "tdpo", "figa"]
 
 
 @pytest.mark.slow
@@ -95,7 +108,14 @@ def test_micro_study_end_to_end(tmp_path):
     for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded")):
         assert (tmp_path / f).exists(), f
     table = pd.read_csv(r / "tables" / "table1.csv", index_col="method")
-    assert list(table.index) == ["SFT", "DPO", "DPO-BC", "DPO-MC", "DPO-BMC", "DPO-BMC (y_w->y~_l half)"]
+    assert list(table.index) == ["SFT", "DPO", "DPO-BC", "DPO-MC", "DPO-BMC", "DPO-BMC (y_w->y~_l half)", "IPO-BMC",
+                                 "KTO", "ORPO-BMC", "R-DPO-BMC", "SimPO-BMC", "TDPO", "FIGA"]
+    for method, loss in [("kto", "kto"), ("tdpo", "tdpo"), ("rdpo_bmc", "rdpo")]:
+        info = json.loads((r / "models" / method / "math" / "run_info.json").read_text())["result"]
+        assert info["loss"] == loss and info["steps"] > 0
+    rdpo = json.loads((r / "models" / "rdpo_bmc" / "qa" / "run_info.json").read_text())["result"]
+    assert rdpo["mask_scope"] == "per_batch" and rdpo["bmc_delta"] == 3.0
+    assert not (r / "checkpoints").exists() or not any((r / "checkpoints").rglob("checkpoint-*"))
     half = json.loads((r / "pairs" / "qa" / "bridged" / "half_degraded_stats.json").read_text())
     assert half["direction"] == "degrade_winning_with_reference" and half["fraction"] == 0.5
     assert half["pairs_sent_to_editor"] == round(half["pairs_in"] / 2)

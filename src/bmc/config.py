@@ -52,6 +52,13 @@ def check_study(config: dict) -> None:
     for method in config["methods"]:
         if method in RESERVED_MODEL_NAMES:
             raise ConfigError(f"methods.{method}: {sorted(RESERVED_MODEL_NAMES)} are reserved model names")
+    for task, tc in config["tasks"].items():
+        for method in tc.get("methods", {}):
+            if method not in config["methods"]:
+                raise ConfigError(f"tasks.{task}.methods.{method}: no method {method!r} under methods")
+        for method in config["methods"]:
+            method_spec(config, method)
+            preference_settings(config, task, method)
     labels = [m["label"] for m in config["methods"].values()]
     if "SFT" in labels or len(set(labels)) != len(labels):
         raise ConfigError(f"methods: labels must be unique and not 'SFT', got {labels}")
@@ -86,15 +93,31 @@ def sampling_settings(config: dict) -> SamplingSettings:
     return _build(SamplingSettings, values, "sampling")
 
 
-def preference_settings(config: dict, task: str) -> PreferenceSettings:
-    values = {**config["preference"], **config["tasks"][task].get("preference", {}),
-              "precision": config["precision"]}
+def preference_settings(config: dict, task: str, method: str | None = None) -> PreferenceSettings:
+    """Settings of one method on one task: ``preference`` < ``tasks.<t>.preference`` <
+    ``methods.<m>.preference`` < ``tasks.<t>.methods.<m>`` (later wins)."""
+    tc = config["tasks"][task]
+    values = {**config["preference"], **tc.get("preference", {})}
+    if method is not None:
+        values |= config["methods"][method].get("preference", {})
+        values |= tc.get("methods", {}).get(method, {})
+    values |= {"precision": config["precision"]}
     values.setdefault("seed", config["seed"])
-    return _build(PreferenceSettings, values, f"preference / tasks.{task}.preference")
+    if values.get("stopwords") == "nltk":
+        values["stopwords"] = []  # the list comes from the nltk_stopwords rule's file (see rules/training.smk)
+    where = f"preference / tasks.{task}.preference" + (f" / methods.{method}" if method else "")
+    return _build(PreferenceSettings, values, where)
+
+
+def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:
+    tc = config["tasks"][task]
+    values = {**config["preference"], **tc.get("preference", {}),
+              **config["methods"][method].get("preference", {}), **tc.get("methods", {}).get(method, {})}
+    return values.get("stopwords") == "nltk"
 
 
 def method_spec(config: dict, method: str) -> MethodSpec:
-    values = {k: v for k, v in config["methods"][method].items() if k != "bridged_set"}
+    values = {k: v for k, v in config["methods"][method].items() if k not in ("bridged_set", "preference")}
     return _build(MethodSpec, values, f"methods.{method}")
 
 

@@ -1,47 +1,61 @@
 """Preference training of the paper's method grid on one setup.
 
-A method is (which pairs, which weighting): DPO trains on the original pairs (y_w, y_l) with delta 0;
-DPO-BC on the bridged pairs (ỹ_w, y_l) with delta 0; DPO-MC on the original pairs with the BMC weights;
-DPO-BMC on the bridged pairs with the BMC weights. Original methods read the main bridged set and use its
-(y_w, y_l), so every method trains on the same surviving questions (the paper drops pairs the editor
-answered 'None' for all methods of a setup).
+A method is (loss, which pairs, BMC weights on or off). Losses: ``sigmoid`` (DPO) and ``ipo`` are TRL's;
+``rdpo``, ``simpo``, ``orpo``, ``tdpo``, ``figa`` are :mod:`bmc.losses` in the same trainer; ``kto`` is TRL's
+``KTOTrainer`` on the pairs unpaired (y_w desirable, y_l undesirable). Pairs: ``original`` (y_w, y_l) or
+``bridged`` (the bridged set's pair). BMC weights on = ``delta`` of the setup; off = delta 0. So DPO-BC is
+``sigmoid`` on bridged pairs without weights, DPO-BMC ``sigmoid`` on bridged pairs with weights, and
+IPO-BMC, ORPO-BMC, R-DPO-BMC, SimPO-BMC (Table 5) the same for their losses. Original methods read the
+main bridged set and use its (y_w, y_l), so every method trains on the same surviving questions.
+
+Training is resumable: with a checkpoint folder, the trainer saves a checkpoint every N steps there and a
+rerun after a kill continues from the last one.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bmc.io import model_dir
+from bmc import losses as L
+from bmc.checkpoints import Checkpointing
+from bmc.io import RecordError, model_dir
+from bmc.masks import MASK_ALGORITHMS, MASK_SCOPES
 from bmc.runtime import optimization_args
-from bmc.trainer import BMCConfig, BMCDPOTrainer
 
 log = logging.getLogger(__name__)
 
 PAIR_SOURCES = ("original", "bridged")
+LOSSES = ("sigmoid", "ipo", "kto", *L.CUSTOM_LOSSES)
 
 
 @dataclass
 class MethodSpec:
-    """One row of Table 1: which chosen responses, and whether BMC's token weights are on."""
+    """One method of the grid: its loss, which chosen/rejected responses, and whether BMC weights are on."""
 
     label: str
-    pairs: str        # "original" (chosen = y_w) or "bridged" (chosen = pseudo_winning)
-    bmc_weights: bool  # False: delta = 0 (plain DPO loss)
+    pairs: str          # "original" (y_w, y_l) or "bridged" (the bridged set's pair)
+    bmc_weights: bool   # False: delta = 0
+    loss: str = "sigmoid"
 
     def __post_init__(self):
         if self.pairs not in PAIR_SOURCES:
             raise ValueError(f"method {self.label!r}: pairs must be one of {PAIR_SOURCES}, got {self.pairs!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"method {self.label!r}: loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.bmc_weights and (self.loss == "kto" or (self.loss in L.CUSTOM_LOSSES
+                                                         and not L.CUSTOM_LOSSES[self.loss].bmc)):
+            raise ValueError(f"method {self.label!r}: loss {self.loss!r} has no BMC variant (bmc_weights: false)")
 
 
 @dataclass
 class PreferenceSettings:
-    beta: float = 0.05
-    delta: float = 3.0
+    beta: float = 0.05            # DPO β; IPO τ; R-DPO, SimPO, TDPO, KTO β
+    delta: float = 3.0            # BMC clamp (used when the method has BMC weights)
     learning_rate: float = 5e-6
     epochs: float = 1.0
     batch_size: int = 8
@@ -49,58 +63,135 @@ class PreferenceSettings:
     max_length: int = 256
     warmup_ratio: float = 0.1
     scheduler: str = "cosine"
-    loss_type: str = "sigmoid"
     reference_weights: str = "reference"
     stopwords: list[str] = field(default_factory=list)
     stopword_rule: str = "official"
+    mask_algorithm: str = "difflib"
+    mask_scope: str = "per_pair"
     precompute_ref_log_probs: bool = False
+    long_prompts: str = "error"   # a prompt that fills max_length: "error" (file, row, field) or "drop" (counted)
+    rdpo_alpha: float = 0.1
+    simpo_gamma: float = 0.5
+    orpo_lambda: float = 0.1
+    tdpo_alpha: float = 0.5
+    figa_alpha: float = 1.0
+    figa_beta: float = 0.5
+    kto_desirable_weight: float = 1.0
+    kto_undesirable_weight: float = 1.0
     seed: int = 42
     precision: str = "fp32"
 
+    def __post_init__(self):
+        if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:
+            raise ValueError(f"mask_algorithm must be one of {MASK_ALGORITHMS} and mask_scope one of {MASK_SCOPES}")
+        if self.long_prompts not in ("error", "drop"):
+            raise ValueError(f"long_prompts must be 'error' or 'drop', got {self.long_prompts!r}")
+
+
+def _keys(source: str) -> tuple[str, str]:
+    return ("y_w", "y_l") if source == "original" else ("bridged_chosen", "bridged_rejected")
+
 
 def preference_dataset(pairs: list[dict], source: str) -> Dataset:
-    """Conversational preference examples; the tokenizer's chat template renders them. ``original``:
-    (y_w, y_l); ``bridged``: the bridged set's pair, (ỹ_w, y_l) or (y_w, ỹ_l) by direction."""
-    chosen_key, rejected_key = ("y_w", "y_l") if source == "original" else ("bridged_chosen", "bridged_rejected")
+    """Conversational preference examples; the tokenizer's chat template renders them."""
+    chosen, rejected = _keys(source)
     return Dataset.from_list([
         {"prompt": [{"role": "user", "content": p["problem"]}],
-         "chosen": [{"role": "assistant", "content": p[chosen_key]}],
-         "rejected": [{"role": "assistant", "content": p[rejected_key]}]}
+         "chosen": [{"role": "assistant", "content": p[chosen]}],
+         "rejected": [{"role": "assistant", "content": p[rejected]}]}
         for p in pairs
     ])
 
 
+def unpaired_dataset(pairs: list[dict], source: str) -> Dataset:
+    """KTO's format: each pair gives a desirable (chosen) and an undesirable (rejected) example."""
+    chosen, rejected = _keys(source)
+    rows = []
+    for p in pairs:
+        prompt = [{"role": "user", "content": p["problem"]}]
+        rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": p[chosen]}], "label": True})
+        rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": p[rejected]}], "label": False})
+    return Dataset.from_list(rows)
+
+
+def check_lengths(pairs: list[dict], source: str, tokenizer, max_length: int, long_prompts: str,
+                  path: str = "<pairs>") -> tuple[list[dict], dict]:
+    """Prompts that fill ``max_length`` leave nothing to learn from (TRL drops them silently): an error naming
+    the file, row and field, or (``long_prompts="drop"``) dropped and counted. Pairs whose response is cut by
+    ``max_length`` are counted."""
+    chosen, rejected = _keys(source)
+    kept, dropped, truncated = [], 0, 0
+    for row, p in enumerate(pairs, start=1):
+        prompt_ids = tokenizer.apply_chat_template([{"role": "user", "content": p["problem"]}], tokenize=True,
+                                                   add_generation_prompt=True, return_dict=True)["input_ids"]
+        if len(prompt_ids) >= max_length:
+            if long_prompts == "error":
+                raise RecordError(path, row, "problem", f"the prompt is {len(prompt_ids)} tokens, which fills "
+                                  f"max_length {max_length}; raise max_length or set long_prompts: drop")
+            dropped += 1
+            continue
+        longest = max(len(tokenizer(p[k], add_special_tokens=False)["input_ids"]) for k in (chosen, rejected))
+        truncated += len(prompt_ids) + longest + 1 > max_length
+        kept.append(p)
+    return kept, {"pairs": len(pairs), "dropped_long_prompt": dropped, "truncated_to_max_length": truncated}
+
+
+def _trainer_args(settings: PreferenceSettings, out: str, ckpt: Checkpointing) -> dict:
+    return optimization_args(settings) | ckpt.trainer_args(out) | {
+        "beta": settings.beta, "gradient_accumulation_steps": settings.gradient_accumulation_steps}
+
+
+def _build_trainer(model, ref_model, tokenizer, pairs, method, settings, delta, out, ckpt):
+    if method.loss == "kto":
+        from trl import KTOConfig, KTOTrainer
+
+        args = KTOConfig(desirable_weight=settings.kto_desirable_weight,
+                         undesirable_weight=settings.kto_undesirable_weight,
+                         **_trainer_args(settings, out, ckpt))
+        return KTOTrainer(model, ref_model=ref_model, args=args, train_dataset=unpaired_dataset(pairs, method.pairs),
+                          processing_class=tokenizer)
+    from bmc.trainer import BMCConfig, BMCDPOTrainer
+
+    loss_params = {f.name: getattr(settings, f.name) for f in fields(settings)
+                   if f.name.split("_")[0] in ("rdpo", "simpo", "orpo", "tdpo", "figa")}
+    # reference-free losses: with no reference model given, TRL would load a second copy of the policy;
+    # "precomputing" with the policy instead holds none (the values are unused)
+    reference_free = ref_model is None
+    args = BMCConfig(
+        loss_type=method.loss, bmc_delta=delta, bmc_reference_weights=settings.reference_weights,
+        bmc_stopwords=list(settings.stopwords), bmc_stopword_rule=settings.stopword_rule,
+        bmc_mask_algorithm=settings.mask_algorithm, bmc_mask_scope=settings.mask_scope,
+        precompute_ref_log_probs=settings.precompute_ref_log_probs or reference_free, **loss_params,
+        **_trainer_args(settings, out, ckpt),
+    )
+    return BMCDPOTrainer(model, ref_model=ref_model, args=args, train_dataset=preference_dataset(pairs, method.pairs),
+                         processing_class=tokenizer)
+
+
 def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec, settings: PreferenceSettings,
-                     out_dir: str | Path) -> dict:
+                     out_dir: str | Path, ckpt: Checkpointing | None = None, pairs_path: str = "<pairs>") -> dict:
+    ckpt = ckpt or Checkpointing()
     tokenizer = AutoTokenizer.from_pretrained(sft_dir)
+    pairs, length_stats = check_lengths(pairs, method.pairs, tokenizer, settings.max_length, settings.long_prompts,
+                                        pairs_path)
+    if not pairs:
+        raise ValueError(f"{pairs_path}: no preference pairs left to train on")
     model = AutoModelForCausalLM.from_pretrained(sft_dir)
-    ref_model = AutoModelForCausalLM.from_pretrained(sft_dir)
-    dataset = preference_dataset(pairs, method.pairs)
+    needs_reference = method.loss in ("sigmoid", "ipo", "kto") or L.CUSTOM_LOSSES[method.loss].needs_reference
+    ref_model = AutoModelForCausalLM.from_pretrained(sft_dir) if needs_reference else None
     delta = settings.delta if method.bmc_weights else 0.0
     with model_dir(out_dir) as (tmp, scratch):
-        args = BMCConfig(
-            output_dir=str(scratch),
-            beta=settings.beta,
-            loss_type=settings.loss_type,
-            bmc_delta=delta,
-            bmc_reference_weights=settings.reference_weights,
-            bmc_stopwords=list(settings.stopwords),
-            bmc_stopword_rule=settings.stopword_rule,
-            gradient_accumulation_steps=settings.gradient_accumulation_steps,
-            precompute_ref_log_probs=settings.precompute_ref_log_probs,
-            **optimization_args(settings),
-        )
-        trainer = BMCDPOTrainer(model, ref_model=ref_model, args=args, train_dataset=dataset,
-                                processing_class=tokenizer)
-        dropped = len(dataset) - len(trainer.train_dataset)
-        result = trainer.train()
+        trainer = _build_trainer(model, ref_model, tokenizer, pairs, method, settings, delta, scratch, ckpt)
+        result, resumed = ckpt.train(trainer)
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
         history = [h for h in trainer.state.log_history if "loss" in h]
+    ckpt.finish()
     return {
-        "method": method.label, "pairs": method.pairs, "bmc_delta": delta, "beta": settings.beta,
-        "reference_weights": settings.reference_weights, "stopword_rule": settings.stopword_rule,
-        "mask_scope": "per_pair", "examples": len(dataset), "dropped_by_length": dropped,
-        "steps": result.global_step, "train_loss": result.training_loss,
+        "method": method.label, "loss": method.loss, "pairs": method.pairs, "bmc_delta": delta,
+        "beta": settings.beta, "reference_weights": settings.reference_weights,
+        "stopword_rule": settings.stopword_rule, "mask_algorithm": settings.mask_algorithm,
+        "mask_scope": settings.mask_scope, "length_checks": length_stats, "examples": len(pairs),
+        "resumed_from": resumed, "steps": result.global_step, "train_loss": result.training_loss,
         "train_seconds": result.metrics.get("train_runtime"), "log_history": history,
     }

@@ -21,6 +21,7 @@ from transformers import (
     TrainingArguments,
 )
 
+from bmc.checkpoints import Checkpointing
 from bmc.io import model_dir
 from bmc.runtime import trainer_defaults
 
@@ -78,7 +79,8 @@ def pack_corpus(lines: list[str], tokenizer: PreTrainedTokenizerBase, block_size
 
 
 def pretrain(lines: list[str], tokenizer: PreTrainedTokenizerBase, shape: ModelShape,
-             settings: PretrainSettings, out_dir: str | Path) -> dict:
+             settings: PretrainSettings, out_dir: str | Path, ckpt: Checkpointing | None = None) -> dict:
+    ckpt = ckpt or Checkpointing()
     torch.manual_seed(settings.seed)
     model = build_model(tokenizer, shape)
     n_params = sum(p.numel() for p in model.parameters())
@@ -86,7 +88,6 @@ def pretrain(lines: list[str], tokenizer: PreTrainedTokenizerBase, shape: ModelS
     dataset = pack_corpus(lines, tokenizer, settings.block_size)
     with model_dir(out_dir) as (tmp, scratch):
         args = TrainingArguments(
-            output_dir=str(scratch),
             max_steps=settings.steps,
             per_device_train_batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
@@ -95,15 +96,16 @@ def pretrain(lines: list[str], tokenizer: PreTrainedTokenizerBase, shape: ModelS
             lr_scheduler_type="cosine_with_min_lr",
             lr_scheduler_kwargs={"min_lr_rate": settings.min_lr_rate},
             seed=settings.seed,
-            **trainer_defaults(settings.precision),
+            **(trainer_defaults(settings.precision) | ckpt.trainer_args(scratch)),
         )
         trainer = Trainer(
             model=model, args=args, train_dataset=dataset,
             data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
         )
-        result = trainer.train()
+        result, resumed = ckpt.train(trainer)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-    return {"parameters": n_params, "corpus_blocks": len(dataset), "train_loss": result.training_loss,
+    ckpt.finish()
+    return {"resumed_from": resumed, "parameters": n_params, "corpus_blocks": len(dataset), "train_loss": result.training_loss,
             "train_seconds": result.metrics.get("train_runtime")}
 

@@ -16,6 +16,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
+from bmc.checkpoints import Checkpointing
 from bmc.io import model_dir
 from bmc.runtime import optimization_args
 from bmc.templates import response_prefix
@@ -46,16 +47,18 @@ def sft_examples(rows: list[dict], style: str) -> Dataset:
 
 
 def train_sft(base_dir: str | Path, rows: list[dict], style: str, settings: SFTSettings,
-              out_dir: str | Path) -> dict:
+              out_dir: str | Path, ckpt: Checkpointing | None = None) -> dict:
+    ckpt = ckpt or Checkpointing()
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     dataset = sft_examples(rows, style)
     with model_dir(out_dir) as (tmp, scratch):
-        args = SFTConfig(output_dir=str(scratch), completion_only_loss=settings.completion_only_loss,
-                         packing=False, **optimization_args(settings))
+        args = SFTConfig(completion_only_loss=settings.completion_only_loss, packing=False,
+                         **(optimization_args(settings) | ckpt.trainer_args(scratch)))
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
-        result = trainer.train()
+        result, resumed = ckpt.train(trainer)
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
+    ckpt.finish()
     return {"examples": len(dataset), "steps": result.global_step, "train_loss": result.training_loss,
-            "train_seconds": result.metrics.get("train_runtime")}
+            "train_seconds": result.metrics.get("train_runtime"), "resumed_from": resumed}

@@ -196,3 +196,39 @@ def test_bridging_with_a_workflow_model_as_transformers_editor(tmp_path):
     # a tiny untrained editor writes nonsense: the filters drop it, and say why
     assert stats["pairs_out"] + sum(stats["dropped"].values()) == stats["pairs_in"]
     assert len((tmp_path / stats["cache"]).read_text().splitlines()) == stats["pairs_in"]
+
+
+@pytest.mark.slow
+def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path):
+    """SIGKILL snakemake (and its job) mid-training; the rerun resumes from the last checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = "results/micro/models/dpo/qa"
+    overlay = tmp_path / "long.yaml"
+    overlay.write_text("checkpoints: {every_steps: 3}\npreference: {epochs: 12}\n")
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(MICRO), str(overlay), "--cores", "1", target]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    ckpt_dir = tmp_path / "results/micro/checkpoints/train_preference/dpo/qa"
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(ckpt_dir.glob("checkpoint-*/trainer_state.json")):
+        assert proc.poll() is None, "the job ended before writing a checkpoint"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = sorted(int(p.name.split("-")[1]) for p in ckpt_dir.glob("checkpoint-*"))
+    assert saved and not (tmp_path / target).exists()
+    # a SIGKILL leaves Snakemake's lock behind: unlock, then rerun
+    subprocess.run(cmd + ["--unlock"], check=True, capture_output=True, timeout=120)
+    rerun = subprocess.run(cmd + ["--rerun-incomplete"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    info = json.loads((tmp_path / target / "run_info.json").read_text())["result"]
+    assert info["resumed_from"] and info["resumed_from"].endswith(f"checkpoint-{saved[-1]}")
+    assert info["steps"] > saved[-1] and not ckpt_dir.exists()
+    log = (tmp_path / "results/micro/logs/train_preference/dpo/qa.log").read_text()
+    assert "resuming from checkpoint" in log

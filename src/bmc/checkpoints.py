@@ -3,11 +3,15 @@
 The folder lies outside the model folder the rule declares as its output: Snakemake deletes the outputs of
 a failed or killed job before running it again, and the checkpoints must survive that. A rerun of the
 job (after a kill, a scheduler time limit or a preemption) finds the last checkpoint and continues from
-it; a finished job removes its checkpoints.
+it; a finished job removes its checkpoints. A checkpoint is resumed only if it was written by a job with
+the same settings and inputs (a fingerprint stored beside it); one left by a run whose parameters or input
+files have changed since is discarded, so it can never leak old settings into a new result.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -22,6 +26,9 @@ log = logging.getLogger(__name__)
 class Checkpointing:
     directory: str | None = None
     every_steps: int = 0  # 0: no checkpoints
+    fingerprint: str = ""  # of the job's settings and inputs; checkpoints with another one are discarded
+
+    FINGERPRINT_FILE = "job_fingerprint.json"
 
     @property
     def enabled(self) -> bool:
@@ -36,10 +43,28 @@ class Checkpointing:
 
     def train(self, trainer):
         """``trainer.train()``, resuming from the last checkpoint a killed run left, if any."""
-        last = get_last_checkpoint(self.directory) if self.enabled and Path(self.directory).is_dir() else None
+        last = None
+        if self.enabled:
+            self._discard_if_stale()
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            (Path(self.directory) / self.FINGERPRINT_FILE).write_text(json.dumps({"fingerprint": self.fingerprint}))
+            last = get_last_checkpoint(self.directory)
         if last:
             log.info("resuming from checkpoint %s", last)
         return trainer.train(resume_from_checkpoint=last), last
+
+    def _discard_if_stale(self) -> None:
+        folder = Path(self.directory)
+        if not folder.is_dir():
+            return
+        stamp = folder / self.FINGERPRINT_FILE
+        try:
+            found = json.loads(stamp.read_text())["fingerprint"]
+        except (OSError, ValueError, KeyError):
+            found = None
+        if found != self.fingerprint:
+            log.warning("discarding checkpoints in %s: written by a run with other settings or inputs", folder)
+            shutil.rmtree(folder)
 
     @classmethod
     def for_job(cls, smk) -> Checkpointing:
@@ -48,8 +73,23 @@ class Checkpointing:
         does not change the result, so changing it must not rerun the job."""
         parts = [smk.rule, *(str(v) for v in smk.wildcards)]
         return cls(f"results/{smk.config['study']}/checkpoints/" + "/".join(parts),
-                   smk.config.get("checkpoints", {}).get("every_steps", 0))
+                   smk.config.get("checkpoints", {}).get("every_steps", 0),
+                   job_fingerprint(dict(smk.params.items()), list(smk.input)))
 
     def finish(self) -> None:
         if self.directory:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _newest_mtime(path: Path) -> float:
+    if path.is_dir():
+        return max((p.stat().st_mtime for p in path.rglob("*") if p.is_file()), default=path.stat().st_mtime)
+    return path.stat().st_mtime
+
+
+def job_fingerprint(params: dict, inputs: list[str]) -> str:
+    """A hash of a job's parameters and of its input files' modification times (what Snakemake itself
+    compares to decide that a job is stale)."""
+    state = {"params": params, "inputs": [(str(p), _newest_mtime(Path(p)) if Path(p).exists() else None)
+                                          for p in inputs]}
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=repr).encode()).hexdigest()

@@ -96,12 +96,7 @@ def sampling_settings(config: dict) -> SamplingSettings:
 def preference_settings(config: dict, task: str, method: str | None = None) -> PreferenceSettings:
     """Settings of one method on one task: ``preference`` < ``tasks.<t>.preference`` <
     ``methods.<m>.preference`` < ``tasks.<t>.methods.<m>`` (later wins)."""
-    tc = config["tasks"][task]
-    values = {**config["preference"], **tc.get("preference", {})}
-    if method is not None:
-        values |= config["methods"][method].get("preference", {})
-        values |= tc.get("methods", {}).get(method, {})
-    values |= {"precision": config["precision"]}
+    values = _preference_values(config, task, method) | {"precision": config["precision"]}
     values.setdefault("seed", config["seed"])
     if values.get("stopwords") == "nltk":
         values["stopwords"] = []  # the list comes from the nltk_stopwords rule's file (see rules/training.smk)
@@ -109,11 +104,17 @@ def preference_settings(config: dict, task: str, method: str | None = None) -> P
     return _build(PreferenceSettings, values, where)
 
 
-def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:
+def _preference_values(config: dict, task: str, method: str | None) -> dict:
     tc = config["tasks"][task]
-    values = {**config["preference"], **tc.get("preference", {}),
-              **config["methods"][method].get("preference", {}), **tc.get("methods", {}).get(method, {})}
-    return values.get("stopwords") == "nltk"
+    values = {**config["preference"], **tc.get("preference", {})}
+    if method is not None:
+        values |= config["methods"][method].get("preference", {})
+        values |= tc.get("methods", {}).get(method, {})
+    return values
+
+
+def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:
+    return _preference_values(config, task, method).get("stopwords") == "nltk"
 
 
 def method_spec(config: dict, method: str) -> MethodSpec:

@@ -23,6 +23,7 @@ validate(config, "configs/schema.yaml")
 include: "rules/common.smk"
 include: "rules/resources.smk"
 include: "rules/data.smk"
+include: "rules/paper_data.smk"
 include: "rules/base_model.smk"
 include: "rules/sft.smk"
 include: "rules/sampling.smk"

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import official_file
 
-from bmc.answers import is_correct
+from bmc.answers import extract, is_correct
 from bmc.scoring import (
     gsm8k_gold,
     math_equal,
@@ -61,6 +61,7 @@ def test_qa_train_files_end_in_the_answer():
     ("Therefore the final answer is 7", "7"),
     ("We get 1,234 apples and then 56 more", "56"),                                # else the last number
     ("nothing here", ""),
+    ("\\boxed{4} The final answer is $5$. I hope it is correct.", "5"),     # Minerva format before all
 ])
 def test_math_extraction_priority(response, expected):
     assert math_prediction(response) == expected
@@ -72,6 +73,16 @@ def test_math_equal_numeric_and_percentage():
     assert math_equal("1,000", "1000")
     assert not math_equal("42", "43")
     assert math_equal("x", "X")
+
+
+def test_math_scoring_is_the_official_grader():
+    from bmc import math_grader
+
+    assert math_equal is math_grader.math_equal
+    assert is_correct("so $\\boxed{\\dfrac{1}{2}}$", "0.5", "math")            # symbolic, via the pool
+    assert is_correct("The answer is 2\\sqrt{2}", "\\sqrt{8}", "math")
+    assert not is_correct("The answer is 3", "\\sqrt{8}", "math")
+    assert extract("The answer is \\$1,000.", "math") == "1,000" and extract("The answer is B", "qa") == "b"
 
 
 def test_gold_gsm8k_answers_score_100():

@@ -232,3 +232,14 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path):
     assert info["steps"] > saved[-1] and not ckpt_dir.exists()
     log = (tmp_path / "results/micro/logs/train_preference/dpo/qa.log").read_text()
     assert "resuming from checkpoint" in log
+
+
+def test_a_paper_test_set_is_built_by_its_rule_from_local_hub_files(tmp_path):
+    """rules/paper_data.smk: a hub-format file given in the config becomes the official record format."""
+    source = REPO / "tests/fixtures/hub/gsm8k/main/test.parquet"
+    overlay = {"paper_data": {"sets": {"gsm8k": {"data_files": str(source), "check_size": False}}}}
+    target = "results/micro/data/math/test/gsm8k.jsonl"
+    assert plan(tmp_path, [MICRO], config=overlay, targets=(target,)) == {target: "prepare_test_set"}
+    run(tmp_path, [MICRO], config=overlay, targets=(target,), cores=1)
+    rows = [json.loads(line) for line in (tmp_path / target).read_text().splitlines()]
+    assert rows and set(rows[0]) == {"question", "answer", "idx"} and "####" in rows[0]["answer"]

@@ -90,6 +90,19 @@ def read_json(path: str | Path) -> Any:
         return json.load(f)
 
 
+def iter_json_lines(path: str | Path):
+    """``(line number, value)`` for each line of a JSONL file; a blank or malformed line raises
+    :class:`RecordError` naming file and line."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                raise RecordError(path, lineno, None, "empty line")
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise RecordError(path, lineno, None, f"not valid JSON ({e.msg})") from None
+
+
 def read_jsonl(path: str | Path, required: dict[str, type] | None = None,
                nonempty: Iterable[str] = ()) -> list[dict]:
     """Read a JSONL file. ``required`` maps field names to types that every row must have; fields in
@@ -97,25 +110,18 @@ def read_jsonl(path: str | Path, required: dict[str, type] | None = None,
     required = required or {}
     nonempty = set(nonempty)
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                raise RecordError(path, lineno, None, "empty line")
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordError(path, lineno, None, f"not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise RecordError(path, lineno, None, f"expected a JSON object, got {type(row).__name__}")
-            for field, typ in required.items():
-                if field not in row:
-                    raise RecordError(path, lineno, field, "missing")
-                if not isinstance(row[field], typ):
-                    raise RecordError(path, lineno, field,
-                                      f"expected {typ.__name__}, got {type(row[field]).__name__}")
-                if field in nonempty and not row[field].strip():
-                    raise RecordError(path, lineno, field, "empty")
-            rows.append(row)
+    for lineno, row in iter_json_lines(path):
+        if not isinstance(row, dict):
+            raise RecordError(path, lineno, None, f"expected a JSON object, got {type(row).__name__}")
+        for field, typ in required.items():
+            if field not in row:
+                raise RecordError(path, lineno, field, "missing")
+            if not isinstance(row[field], typ):
+                raise RecordError(path, lineno, field,
+                                  f"expected {typ.__name__}, got {type(row[field]).__name__}")
+            if field in nonempty and not row[field].strip():
+                raise RecordError(path, lineno, field, "empty")
+        rows.append(row)
     return rows
 
 

@@ -1,0 +1,48 @@
+# The paper's evaluation test sets (the columns of Table 1), converted from their Hugging Face Hub datasets
+# (or documented source files) into the record format the official BMC evaluation code reads; sets,
+# hub ids, splits and sizes are in bmc.prepare_data.TEST_SETS. Optional config (absent: every set comes
+# from the hub through the Hugging Face cache, size checked, no network):
+#
+#   paper_data:
+#     download: false              # true: this rule alone may fetch from the hub (other jobs stay offline)
+#     sets:
+#       tabmwp: {data_files: path/to/problems_test.json}       # MAWPS and TabMWP have no hub id
+#       mawps: {data_files: path/to/mawps/test.jsonl}
+#       ecqa: {data_files: [path/to/test.parquet], check_size: false}   # local hub-format files, a subset
+#       math_full: {data_files: {algebra: path/to/algebra/test.parquet, ...}}   # per-config files
+from bmc.prepare_data import TEST_SETS
+
+
+def paper_data_set(name):
+    return (config.get("paper_data") or {}).get("sets", {}).get(name) or {}
+
+
+def paper_data_files(wildcards):
+    """The configured local source files, as inputs (so that a changed file rebuilds the set)."""
+    files = paper_data_set(wildcards.name).get("data_files") or []
+    if isinstance(files, str):
+        return [files]
+    if isinstance(files, dict):
+        return [f for v in files.values() for f in ([v] if isinstance(v, str) else v)]
+    return list(files)
+
+
+rule prepare_test_set:
+    input:
+        paper_data_files,
+    output:
+        f"{RESULTS}/data/{{task}}/test/{{name}}.jsonl",
+    log:
+        logfile("prepare_test_set", "{task}/{name}"),
+    benchmark:
+        benchfile("prepare_test_set", "{task}/{name}")
+    wildcard_constraints:
+        name="|".join(TEST_SETS),
+    params:
+        name=lambda wc: wc.name,
+        setup=lambda wc: config["tasks"][wc.task]["paper_setup"],
+        data_files=lambda wc: paper_data_set(wc.name).get("data_files"),
+        check_size=lambda wc: paper_data_set(wc.name).get("check_size", True),
+        download=lambda wc: bool((config.get("paper_data") or {}).get("download", False)),
+    script:
+        "../scripts/prepare_test_set.py"

@@ -99,3 +99,15 @@ def test_gold_mawps_answers_score_100():
     assert len(rows) == 2065
     assert all(is_correct(f"The answer is {mawps_gold(r['target'])}", mawps_gold(r["target"]), "math") for r in rows)
     assert mawps_gold(43.0) == "43"
+
+
+def test_score_reports_the_official_grade_its_timeouts_and_math_verify_beside_it():
+    from bmc.answers import score
+
+    rows = score(["so 1/2 of it. The answer is 0.5", "The answer is \\frac{1}{3}", "no idea"], ["\\frac{1}{2}", "0.5", "7"],
+                 "math")
+    assert [r["correct"] for r in rows] == [True, False, False]
+    assert [r["correct_math_verify"] for r in rows] == [True, False, False]
+    assert [r["timeout"] for r in rows] == [False, False, False] and rows[2]["prediction"] == ""
+    qa = score(["The answer is Paris", "The answer is paris"], ["paris", "Paris"], "qa")
+    assert [(r["correct"], r["correct_normalized"]) for r in qa] == [(True, True), (False, True)]

@@ -48,7 +48,7 @@ def test_default_config_is_the_tiny_study(tmp_path):
 def test_rules_are_the_stages():
     assert rule_names(REPO) == {"all", "synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base",
                                 "train_sft", "sample_losing", "bridge_pairs", "train_preference", "evaluate",
-                                "table1", "nltk_stopwords"}
+                                "table1", "nltk_stopwords", "prepare_test_set"}
 
 
 def test_the_full_grid_is_a_config_overlay(tmp_path):

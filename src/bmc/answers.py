@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bmc.math_grader import grade, math_verify_grade
 from bmc.scoring import (
     GradingTimeout,
     math_equal,
@@ -30,3 +31,17 @@ def is_correct(response: str, gold: str, style: str, normalized: bool = False) -
         return math_equal(pred, gold)
     except GradingTimeout:
         return False
+
+
+def score(responses: list[str], golds: list[str], style: str) -> list[dict]:
+    """Score many responses at once: per item ``prediction``, ``correct`` (official), ``correct_normalized``
+    (corrected), and for math ``timeout`` (the official grader's 3 s per item ran out: wrong, and counted)
+    and ``correct_math_verify`` (math-verify on the whole response, a secondary score)."""
+    preds = [extract(r, style) for r in responses]
+    if style == "qa":
+        return [{"prediction": p, "correct": qa_correct(p, g), "correct_normalized": qa_correct_normalized(p, g)}
+                for p, g in zip(preds, golds)]
+    official = grade(preds, golds)
+    verified = math_verify_grade(responses, golds)
+    return [{"prediction": p, "correct": o["correct"], "correct_normalized": o["correct"], "timeout": o["timeout"],
+             "correct_math_verify": v["correct"]} for p, o, v in zip(preds, official, verified)]

@@ -4,7 +4,7 @@ as the unweighted average over a setup's test sets, like the paper's "QA Avg" an
 
 from __future__ import annotations
 
-from bmc.answers import extract, is_correct
+from bmc.answers import score
 from bmc.generation import DecodingSettings
 from bmc.templates import eval_prompt, stop_strings
 
@@ -20,14 +20,11 @@ def evaluate(generator, rows: list[dict], style: str, test_sets: dict[str, list[
     prompts = [eval_prompt(r["problem"], style, preamble=preamble) for r in rows]
     outs = generator.generate(prompts, DecodingSettings(max_new_tokens=max_new_tokens), stop=stop_strings(style),
                               desc="evaluate")
-    predictions = []
-    for r, prompt, (response,) in zip(rows, prompts, outs):
-        predictions.append({
-            "test_set": set_of[r["type"]], "type": r["type"], "problem": r["problem"], "answer": r["answer"],
-            "prompt": prompt, "response": response, "prediction": extract(response, style),
-            "correct": is_correct(response, r["answer"], style),
-            "correct_normalized": is_correct(response, r["answer"], style, normalized=True),
-        })
+    responses = [o[0] for o in outs]
+    scores = score(responses, [r["answer"] for r in rows], style)
+    predictions = [{"test_set": set_of[r["type"]], "type": r["type"], "problem": r["problem"], "answer": r["answer"],
+                    "prompt": prompt, "response": response, **s}
+                   for r, prompt, response, s in zip(rows, prompts, responses, scores)]
     return predictions, summarize(predictions, list(test_sets))
 
 
@@ -43,6 +40,10 @@ def summarize(predictions: list[dict], test_set_order: list[str]) -> dict:
             "accuracy_normalized": round(100 * sum(p["correct_normalized"] for p in items) / len(items), 2),
             "no_answer": sum(p["prediction"] == "" for p in items),
         }
+        if "timeout" in items[0]:  # math: the official grader's timeouts, and math-verify beside it
+            scores[name]["timeouts"] = sum(p["timeout"] for p in items)
+            scores[name]["accuracy_math_verify"] = round(
+                100 * sum(p["correct_math_verify"] for p in items) / len(items), 2)
     average = round(sum(s["accuracy"] for s in scores.values()) / len(scores), 2)
     average_norm = round(sum(s["accuracy_normalized"] for s in scores.values()) / len(scores), 2)
     return {"test_sets": scores, "average": average, "average_normalized": average_norm}

@@ -18,5 +18,6 @@ rule evaluate:
         evaluation=config["evaluation"],
         style=lambda wc: config["tasks"][wc.task]["prompt_style"],
         test_sets=lambda wc: config["tasks"][wc.task]["test_sets"],
+        cache=f"{RESULTS}/cache/generation/evaluate/{{task}}/{{model}}.jsonl",
     script:
         "../scripts/evaluate.py"

@@ -56,3 +56,15 @@ def test_disabled_checkpointing_never_touches_the_folder(tmp_path):
     trainer = FakeTrainer()
     _, last = Checkpointing(str(tmp_path / "ckpt"), 0, "fp").train(trainer)
     assert last is None and trainer.resumed_from is None and not (tmp_path / "ckpt").exists()
+
+
+def test_a_checkpoint_cut_off_mid_save_is_not_resumed(tmp_path):
+    directory = str(tmp_path / "ckpt")
+    ckpt = Checkpointing(directory, 5, "fp")
+    _leave_checkpoint(ckpt, 10)
+    partial = tmp_path / "ckpt" / "checkpoint-15"
+    partial.mkdir()
+    (partial / "model.safetensors").write_text("half")  # killed before trainer_state.json was written
+    trainer = FakeTrainer()
+    _, last = Checkpointing(directory, 5, "fp").train(trainer)
+    assert last.endswith("checkpoint-10") and trainer.resumed_from == last and not partial.exists()

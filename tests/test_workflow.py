@@ -221,7 +221,8 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path):
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    saved = sorted(int(p.name.split("-")[1]) for p in ckpt_dir.glob("checkpoint-*"))
+    # complete checkpoints only: the kill may cut a newer one off mid-save (the rerun removes it)
+    saved = sorted(int(p.parent.name.split("-")[1]) for p in ckpt_dir.glob("checkpoint-*/trainer_state.json"))
     assert saved and not (tmp_path / target).exists()
     # a SIGKILL leaves Snakemake's lock behind: unlock, then rerun
     subprocess.run(cmd + ["--unlock"], check=True, capture_output=True, timeout=120)

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Checkpointing:
             self._discard_if_stale()
             Path(self.directory).mkdir(parents=True, exist_ok=True)
             (Path(self.directory) / self.FINGERPRINT_FILE).write_text(json.dumps({"fingerprint": self.fingerprint}))
-            last = get_last_checkpoint(self.directory)
+            last = last_complete_checkpoint(self.directory)
         if last:
             log.info("resuming from checkpoint %s", last)
         return trainer.train(resume_from_checkpoint=last), last
@@ -93,3 +93,18 @@ def job_fingerprint(params: dict, inputs: list[str]) -> str:
     state = {"params": params, "inputs": [(str(p), _newest_mtime(Path(p)) if Path(p).exists() else None)
                                           for p in inputs]}
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def last_complete_checkpoint(directory: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (the Trainer writes it last) is there and
+    readable. A newer checkpoint that a kill cut off mid-save is removed (logged), never resumed."""
+    folders = sorted((p for p in Path(directory).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if p.is_dir()
+                      and p.name.split("-")[-1].isdigit()), key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    for folder in folders:
+        try:
+            json.loads((folder / "trainer_state.json").read_text())
+            return str(folder)
+        except (OSError, ValueError):
+            log.warning("removing %s: cut off while it was being saved", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+    return None

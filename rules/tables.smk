@@ -1,26 +1,66 @@
-# Tables and figures from the score files: Table 1 beside the paper's numbers.
+# The paper's tables, one named rule each (csv, md, tex under results/<study>/tables/), every cell beside the
+# paper's number; the Table 1 bar chart. Which model stands for which paper row: bmc.paper_tables.table_rows.
+from bmc.paper_tables import TABLES, setup_name, table_rows
+
+ACCURACY_TASKS = [t for t in TASKS if config["tasks"][t]["paper_setup"] in ("QA", "Math")]
 
 
-rule table1:
+def score_keys(table):
+    """(task, model) of every score file a paper table reads."""
+    return [(t, m) for t in ACCURACY_TASKS for m in table_rows(config, table)]
+
+
+def table_outputs(table):
+    caption = "../report/table.rst"
+    return {
+        "csv": report(f"{RESULTS}/tables/{table}.csv", caption=caption, category="Tables", subcategory=table,
+                      labels={"table": TABLES[table].split(":")[0], "format": "CSV"}),
+        "md": f"{RESULTS}/tables/{table}.md",
+        "tex": f"{RESULTS}/tables/{table}.tex",
+    }
+
+
+def table_params(table, per_test_set=False):
+    return {
+        "table": table,
+        "study": STUDY,
+        "score_keys": score_keys(table),
+        "rows": table_rows(config, table),
+        "setups": {t: setup_name(config, t) for t in ACCURACY_TASKS},
+        "per_test_set": per_test_set,
+        "notes": table_notes(),
+    }
+
+
+for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", False), ("table9", False)):
+
+    rule:
+        name:
+            _table
+        input:
+            scores=[f"{RESULTS}/eval/{t}/{m}/scores.json" for t, m in score_keys(_table)],
+        output:
+            **table_outputs(_table),
+        log:
+            logfile(_table, _table),
+        benchmark:
+            benchfile(_table, _table)
+        params:
+            **table_params(_table, _per_test_set),
+        script:
+            "../scripts/make_table.py"
+
+
+rule figure_table1:
     input:
-        scores=expand(f"{RESULTS}/eval/{{task}}/{{model}}/scores.json", task=TASKS, model=MODELS),
+        rules.table1.output.csv,
     output:
-        csv=f"{RESULTS}/tables/table1.csv",
-        md=f"{RESULTS}/tables/table1.md",
-        png=f"{RESULTS}/tables/table1.png",
+        png=report(f"{RESULTS}/figures/table1.png", caption="../report/figure_table1.rst", category="Figures",
+                   labels={"figure": "Table 1 bar chart", "format": "PNG"}),
+        pdf=f"{RESULTS}/figures/table1.pdf",
     log:
-        logfile("table1", "table1"),
-    benchmark:
-        benchfile("table1", "table1")
+        logfile("figure_table1", "figure_table1"),
     params:
         study=STUDY,
-        tasks=TASKS,
-        models=MODELS,
-        setups=[
-            {"task": t, "label": c["label"], "paper_setup": c["paper_setup"], "test_sets": list(c["test_sets"])}
-            for t, c in config["tasks"].items()
-        ],
-        labels={"sft": "SFT", **{m: c["label"] for m, c in config["methods"].items()}},
-        notes=table1_notes(),
     script:
-        "../scripts/make_table1.py"
+        "../scripts/figure_table1.py"

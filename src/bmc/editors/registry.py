@@ -15,6 +15,7 @@ def make_editor(spec: dict, template_path: str | Path | None = None, decoding: d
     """``spec`` is an ``editors.<name>`` block: ``{"kind": ..., <options of that kind>}``."""
     spec = dict(spec)
     kind = spec.pop("kind", None)
+    spec.pop("price_usd_per_million_tokens", None)  # read by the cost table only
     if kind == "rule":
         from bmc.editors.rule import RuleEditor
 

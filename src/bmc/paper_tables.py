@@ -1,0 +1,256 @@
+"""The paper's tables rebuilt from this run's files: every cell holds the reproduced value, the paper's value
+(``data/paper_results.csv``) and their difference, and names the file and rule that made the reproduced value.
+
+A cell missing on either side stays missing (NaN in CSV, "–" in Markdown, "--" in LaTeX); nothing is filled.
+Which of the study's models stands for which row of each paper table is decided from the study config
+(:func:`table_rows`), so the same code serves the tiny study and the paper study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from io import StringIO
+
+import pandas as pd
+
+# Paper tables: title, what the reproduced rows are, and how many decimals a cell shows.
+TABLES = {
+    "table1": "Table 1: QA and math accuracy (%) after SFT and preference training",
+    "table2": "Table 2: instruction following (AlpacaEval 2 LC/WR %, Arena-Hard WR %, length in tokens)",
+    "table3": "Table 3: data-synthesis direction of the Bridging phase (DPO-BMC)",
+    "table4": "Table 4: sequence-level reward margin and reward accuracy (%) on held-out pairs",
+    "table5": "Table 5: versatility, XPO vs XPO-BMC (average accuracy %, AlpacaEval 2 LC %)",
+    "table9": "Table 9: the editor LLM of the Bridging phase (DPO-BMC)",
+}
+MISSING_MD = "–"
+COLUMNS = ["row", "setup", "column", "ours", "paper", "diff", "source", "paper_note"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One reproduced number and where it comes from (``rule: path``)."""
+
+    row: str
+    setup: str
+    column: str
+    value: float
+    source: str
+
+
+def load_paper(table: str | None = None) -> pd.DataFrame:
+    text = resources.files("bmc").joinpath("data/paper_results.csv").read_text(encoding="utf-8")
+    frame = pd.read_csv(StringIO(text), comment="#", keep_default_na=False, na_values=[""])
+    frame["note"] = frame["note"].fillna("")
+    if table is not None:
+        if table not in TABLES:
+            raise KeyError(f"unknown paper table {table!r} (have {sorted(TABLES)})")
+        frame = frame[frame["table"] == table].reset_index(drop=True)
+    return frame
+
+
+def _ordered(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def compare(table: str, cells: list[Cell], paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tidy frame, one line per (row, setup, column) present in this run or in the paper.
+
+    Rows: the paper's rows in the paper's order, then rows only this run has. Setups: the paper's order, then
+    this run's others. Columns within a setup: this run's, then the paper's others, averages last."""
+    paper = load_paper(table) if paper is None else paper
+    seen: dict[tuple[str, str, str], Cell] = {}
+    for c in cells:
+        key = (c.row, c.setup, c.column)
+        if key in seen:
+            raise ValueError(f"{table}: two values for row {c.row!r}, {c.setup} {c.column!r}: "
+                             f"{seen[key].source} and {c.source}")
+        seen[key] = c
+    ours_rows = [c.row for c in cells]
+    rows = _ordered(list(paper["row"]), ours_rows)
+    setups = _ordered(list(paper["setup"]), [c.setup for c in cells])
+    paper_index = {(r.row, r.setup, r.column): r for r in paper.itertuples()}
+    lines = []
+    for setup in setups:
+        ours_cols = [c.column for c in cells if c.setup == setup]
+        paper_cols = list(paper.loc[paper["setup"] == setup, "column"])
+        columns = _ordered(ours_cols, paper_cols)
+        columns = [c for c in columns if c != "Avg"] + (["Avg"] if "Avg" in columns else [])
+        for column in columns:
+            for row in rows:
+                mine, theirs = seen.get((row, setup, column)), paper_index.get((row, setup, column))
+                if mine is None and theirs is None:
+                    continue
+                ours_v = float(mine.value) if mine is not None else float("nan")
+                paper_v = float(theirs.value) if theirs is not None else float("nan")
+                lines.append({"row": row, "setup": setup, "column": column, "ours": ours_v, "paper": paper_v,
+                              "diff": ours_v - paper_v, "source": mine.source if mine else "",
+                              "paper_note": theirs.note if theirs is not None else ""})
+    frame = pd.DataFrame(lines, columns=COLUMNS)
+    # Keep rows in the table's row order (the loops above went column-major).
+    frame["_r"] = frame["row"].map({r: i for i, r in enumerate(rows)})
+    frame["_c"] = range(len(frame))
+    return frame.sort_values(["_r", "_c"]).drop(columns=["_r", "_c"]).reset_index(drop=True)
+
+
+def wide(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Rows x (setup, column) of one of ours/paper/diff, in the tidy frame's order."""
+    rows = list(dict.fromkeys(frame["row"]))
+    cols = list(dict.fromkeys(zip(frame["setup"], frame["column"])))
+    out = frame.pivot_table(index="row", columns=["setup", "column"], values=value, aggfunc="first", dropna=False)
+    out = out.reindex(index=rows, columns=pd.MultiIndex.from_tuples(cols, names=["setup", "column"]))
+    return out
+
+
+def _fmt(value: float, column: str, signed: bool = False) -> str:
+    if pd.isna(value):
+        return MISSING_MD
+    digits = 0 if column.endswith("Len") else 2 if "margin" in column else 1
+    return f"{value:{'+' if signed else ''}.{digits}f}"
+
+
+def _md_table(w: pd.DataFrame, signed: bool = False) -> str:
+    header = ["", *[f"{s} {c}" for s, c in w.columns]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row, values in w.iterrows():
+        cells = [_fmt(v, c, signed) for (s, c), v in values.items()]
+        lines.append("| " + " | ".join([str(row), *cells]) + " |")
+    return "\n".join(lines)
+
+
+def to_markdown(table: str, frame: pd.DataFrame, study: str, notes: list[str] = ()) -> str:
+    """Three blocks (this run, the paper, this run minus the paper), then where each number comes from."""
+    parts = [f"# {TABLES[table]}", ""]
+    if frame["ours"].notna().sum() == 0:
+        parts += [f"*This {study} study produced none of this table's cells (see the notes).*", ""]
+    parts += [f"## This run ({study} study)", "", _md_table(wide(frame, "ours")), "",
+              "## Paper (Jiang et al., ICLR 2025; not this run)", "", _md_table(wide(frame, "paper")), "",
+              "## Difference: this run − paper", "", _md_table(wide(frame, "diff"), signed=True), "",
+              f"Missing cells ({MISSING_MD}) are missing on one side; none is filled.", ""]
+    sources = frame.loc[frame["source"] != "", ["row", "setup", "source"]].drop_duplicates()
+    if len(sources):
+        parts += ["## Where each number comes from", ""]
+        parts += [f"- {r.row}, {r.setup}: {r.source}" for r in sources.itertuples()]
+        parts.append("")
+    paper_notes = frame.loc[frame["paper_note"] != "", ["row", "setup", "column", "paper_note"]].drop_duplicates()
+    if len(notes) or len(paper_notes):
+        parts += ["## Notes", ""]
+        parts += [f"- {n}" for n in notes]
+        parts += [f"- Paper, {r.row} {r.setup} {r.column}: {r.paper_note}" for r in paper_notes.itertuples()]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _tex(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                 ("~", r"\textasciitilde{}"), ("->", r"$\rightarrow$")):
+        text = text.replace(a, b)
+    return text
+
+
+def to_latex(table: str, frame: pd.DataFrame, study: str) -> str:
+    """A booktabs tabular: each cell is "this run (paper)"; "--" where a side is missing."""
+    ours, paper = wide(frame, "ours"), wide(frame, "paper")
+    setups = list(dict.fromkeys(s for s, _ in ours.columns))
+    spans = [(s, sum(1 for t, _ in ours.columns if t == s)) for s in setups]
+    lines = [
+        f"% {TABLES[table]} -- {study} study; each cell: this run (paper). Generated by the table rule.",
+        r"\begin{tabular}{l" + "c" * len(ours.columns) + "}",
+        r"\toprule",
+        " & ".join(["", *[rf"\multicolumn{{{n}}}{{c}}{{{_tex(s)}}}" for s, n in spans]]) + r" \\",
+        " & ".join(["", *[_tex(c) for _, c in ours.columns]]) + r" \\",
+        r"\midrule",
+    ]
+    for row in ours.index:
+        cells = []
+        for key in ours.columns:
+            a, b = ours.loc[row, key], paper.loc[row, key]
+            fa = "--" if pd.isna(a) else _fmt(a, key[1])
+            fb = "--" if pd.isna(b) else _fmt(b, key[1])
+            cells.append(f"{fa} ({fb})")
+        lines.append(" & ".join([_tex(str(row)), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ which model is which row
+def _bmc_like(m: dict) -> bool:
+    """DPO-BMC proper: the sigmoid (DPO) loss with BMC weights on bridged pairs."""
+    return m.get("loss", "sigmoid") == "sigmoid" and m.get("bmc_weights") and m["pairs"] == "bridged"
+
+
+def _bridged_set(config: dict, m: dict) -> dict:
+    from bmc.config import bridged_set
+
+    return bridged_set(config, m.get("bridged_set", "main") if m["pairs"] == "bridged" else "main")
+
+
+def _on_main_set(m: dict) -> bool:
+    return m["pairs"] == "original" or m.get("bridged_set", "main") == "main"
+
+
+def table_rows(config: dict, table: str) -> dict[str, str]:
+    """{model name in the study: row label of the paper table}. ``sft`` is the SFT model."""
+    methods = config["methods"]
+    if table in ("table1", "table2"):
+        rows = {"sft": "SFT"}
+        rows |= {name: m["label"] for name, m in methods.items() if _on_main_set(m)}
+        return rows
+    if table == "table3":
+        rows = {}
+        for name, m in methods.items():
+            if _bmc_like(m):
+                s = _bridged_set(config, m)
+                label = s["direction"]  # Table 3's rows are the config's direction names
+                if s["editor"] == config["bridging"]["editor"] and label not in rows.values():
+                    rows[name] = label
+        return rows
+    if table == "table4":
+        return {name: m["label"] for name, m in methods.items() if _on_main_set(m)}
+    if table == "table5":
+        paper_rows = set(load_paper("table5")["row"])
+        rows = {"sft": "SFT"}
+        rows |= {name: m["label"] for name, m in methods.items()
+                 if _on_main_set(m) and (m["label"] in paper_rows or m.get("loss", "sigmoid") != "sigmoid")}
+        return rows
+    if table == "table9":
+        rows = {"sft": "SFT"}
+        rows |= {name: m["label"] for name, m in methods.items()
+                 if m["label"] == "DPO" and m["pairs"] == "original" and not m.get("bmc_weights")}
+        main_direction = config["bridging"]["direction"]
+        for name, m in methods.items():
+            if _bmc_like(m):
+                s = _bridged_set(config, m)
+                if s["direction"] == main_direction:
+                    spec = config["editors"][s["editor"]]
+                    label = f"DPO-BMC ({spec.get('model') or s['editor']})"
+                    if label not in rows.values():
+                        rows[name] = label
+        return rows
+    raise KeyError(f"unknown paper table {table!r} (have {sorted(TABLES)})")
+
+
+def setup_name(config: dict, task: str) -> str:
+    """The paper setup a task stands for; the task's label where two tasks stand for the same setup."""
+    tasks = config["tasks"]
+    setup = tasks[task]["paper_setup"]
+    if sum(1 for t in tasks.values() if t["paper_setup"] == setup) > 1:
+        return f"{setup} ({tasks[task]['label']})"
+    return setup
+
+
+# ------------------------------------------------------------------------------- cells from this run's files
+def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str]], rows: dict[str, str],
+                   setups: dict[str, str], per_test_set: bool) -> list[Cell]:
+    """Cells from evaluation summaries ``{(task, model): (scores.json content, its path)}``; the setup average
+    always, each test set's accuracy too when ``per_test_set``."""
+    cells = []
+    for (task, model), (summary, path) in summaries.items():
+        if model not in rows:
+            continue
+        source = f"rule evaluate: {path}"
+        if per_test_set:
+            for name, ts in summary["test_sets"].items():
+                cells.append(Cell(rows[model], setups[task], name, ts["accuracy"], source))
+        cells.append(Cell(rows[model], setups[task], "Avg", summary["average"], source))
+    return cells

@@ -80,6 +80,7 @@ class PreferenceSettings:
     kto_undesirable_weight: float = 1.0
     seed: int = 42
     precision: str = "fp32"
+    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; bmc.rewards)
 
     def __post_init__(self):
         if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:
@@ -168,8 +169,26 @@ def _build_trainer(model, ref_model, tokenizer, pairs, method, settings, delta, 
                          processing_class=tokenizer)
 
 
+def _heldout_kl_callback(trainer, sft_dir, tokenizer, settings: PreferenceSettings, heldout_chosen):
+    """With ``kl_every_steps``: the callback that logs held-out KL(π_ref ‖ π_θ) (Figure 4) into the trainer's log."""
+    if settings.kl_every_steps <= 0:
+        return None
+    if not heldout_chosen:
+        raise ValueError("kl_every_steps is set but no held-out chosen responses were given")
+    from bmc.rewards import HeldoutKLCallback
+
+    reference = getattr(trainer, "ref_model", None)
+    if reference is None:  # reference-free losses: the SFT model is still the reference of the KL
+        reference = AutoModelForCausalLM.from_pretrained(sft_dir).to(trainer.accelerator.device).eval()
+    callback = HeldoutKLCallback(reference, tokenizer, heldout_chosen, settings.kl_every_steps, settings.max_length,
+                                 settings.batch_size)
+    trainer.add_callback(callback)
+    return callback
+
+
 def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec, settings: PreferenceSettings,
-                     out_dir: str | Path, ckpt: Checkpointing | None = None, pairs_path: str = "<pairs>") -> dict:
+                     out_dir: str | Path, ckpt: Checkpointing | None = None, pairs_path: str = "<pairs>",
+                     heldout_chosen: list[dict] | None = None) -> dict:
     ckpt = ckpt or Checkpointing()
     tokenizer = AutoTokenizer.from_pretrained(sft_dir)
     pairs, length_stats = check_lengths(pairs, method.pairs, tokenizer, settings.max_length, settings.long_prompts,
@@ -182,10 +201,12 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
     delta = settings.delta if method.bmc_weights else 0.0
     with model_dir(out_dir) as (tmp, scratch):
         trainer = _build_trainer(model, ref_model, tokenizer, pairs, method, settings, delta, scratch, ckpt)
+        kl_callback = _heldout_kl_callback(trainer, sft_dir, tokenizer, settings, heldout_chosen)
         result, resumed = ckpt.train(trainer)
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
         history = [h for h in trainer.state.log_history if "loss" in h]
+        kl = [h for h in trainer.state.log_history if "heldout_kl" in h]
     ckpt.finish()
     return {
         "method": method.label, "loss": method.loss, "pairs": method.pairs, "bmc_delta": delta,
@@ -194,4 +215,5 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
         "mask_scope": settings.mask_scope, "length_checks": length_stats, "examples": len(pairs),
         "resumed_from": resumed, "steps": result.global_step, "train_loss": result.training_loss,
         "train_seconds": result.metrics.get("train_runtime"), "log_history": history,
+        **({"heldout_kl": kl, "heldout_kl_seconds": round(kl_callback.seconds, 3)} if kl_callback else {}),
     }

@@ -20,6 +20,9 @@ if not config.get("study"):  # no study config given: the tiny study
 validate(config, "configs/schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/resources.smk"
 include: "rules/data.smk"
@@ -31,10 +34,18 @@ include: "rules/bridging.smk"
 include: "rules/training.smk"
 include: "rules/evaluation.smk"
 include: "rules/tables.smk"
+include: "rules/report.smk"
+include: "rules/sweeps.smk"  # named targets figure_delta, figure_edit_distance, sweeps (not in all)
 
 
 rule all:
     default_target: True
     input:
         rules.table1.output,
+        rules.table3.output,
+        rules.table5.output,
+        rules.table9.output,
+        rules.figure_table1.output,
+        rules.study_config.output,
+        rules.cost_table.output,
         expand(rules.bridge_pairs.output.stats, task=TASKS, bset=BRIDGED_SETS),

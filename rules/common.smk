@@ -19,6 +19,7 @@ from bmc.config import (
     sampling_settings,
     sft_settings,
 )
+from bmc.costs import PRICE_KEY
 from bmc.runtime import OFFLINE_ENV
 
 # No job may reach the network (jobs inherit this environment).
@@ -49,7 +50,7 @@ def benchfile(rule, name="{task}"):
     return f"{RESULTS}/benchmarks/{rule}/{name}.tsv"
 
 
-def table1_notes():
+def table_notes():
     pref = config["preference"]
     per_task = "; ".join(
         f"{c['label']}: beta {preference_settings(config, t).beta}, delta {preference_settings(config, t).delta}"
@@ -60,7 +61,6 @@ def table1_notes():
         f"the corrected (normalised) score is in each scores.json.",
         f"Preference training: {per_task}; reference weights: {pref['reference_weights']}; "
         f"stopword rule: {pref['stopword_rule']}; editor: {config['bridging']['editor']}.",
-        f"Each cell comes from {RESULTS}/eval/<task>/<model>/scores.json (rule evaluate).",
     ]
 
 

@@ -15,8 +15,9 @@ def rule_stages():
 
 
 def rule_gpus():
-    return {r.name: r.resources.get("gpus", 0) for r in workflow.rules
-            if isinstance(r.resources.get("gpus", 0), int)}
+    """{rule: GPUs per job} for rules that ask for a fixed number (resource ``gpu``), for GPU-hours."""
+    gpus = {r.name: r.resources["gpu"] if "gpu" in r.resources else 0 for r in workflow.rules}
+    return {name: n for name, n in gpus.items() if isinstance(n, int)}
 
 
 rule study_config:

@@ -1,8 +1,17 @@
-"""Rule train_preference: one method of the grid on one task (TRL DPOTrainer extended for DPO-BMC)."""
+"""Rule train_preference: one method of the grid on one task (TRL DPOTrainer extended for DPO-BMC).
+
+A Snakemake ``script:``. A job with more than one GPU (resource ``gpu``) turns into ``accelerate launch`` of
+this file, one process per GPU, each run as ``python scripts/train_preference.py --job <log>.job.json``
+(bmc.launch); ``job`` below is then read from that file and has the attributes of ``snakemake``."""
 from bmc.runtime import log_to, setup
 
-log = log_to(snakemake.log[0])
-setup(snakemake.threads)
+smk = globals().get("snakemake")  # None: run as a command by accelerate launch
+log = log_to(smk.log[0] if smk else None)
+
+from bmc.launch import is_main_process, training_job  # noqa: E402
+
+job = training_job(smk, __file__)
+setup(job.threads)
 
 from bmc.checkpoints import Checkpointing  # noqa: E402
 from bmc.heldout import CHOSEN_FIELDS  # noqa: E402
@@ -11,20 +20,21 @@ from bmc.preference import MethodSpec, PreferenceSettings, train_preference  # n
 from bmc.provenance import run_info  # noqa: E402
 from bmc.stopwords import read_stopwords  # noqa: E402
 
-method = MethodSpec(**snakemake.params.method)
-settings = PreferenceSettings(**snakemake.params.settings)
-if "stopwords" in snakemake.input.keys():
-    settings.stopwords = read_stopwords(snakemake.input.stopwords)
+method = MethodSpec(**job.params.method)
+settings = PreferenceSettings(**job.params.settings)
+if "stopwords" in job.input.keys():
+    settings.stopwords = read_stopwords(job.input.stopwords)
 fields = PAIR_FIELDS | {"bridged_chosen": str, "bridged_rejected": str}
-pairs = read_jsonl(snakemake.input.pairs, fields, nonempty=("y_w", "y_l", "bridged_chosen", "bridged_rejected"))
+pairs = read_jsonl(job.input.pairs, fields, nonempty=("y_w", "y_l", "bridged_chosen", "bridged_rejected"))
 if not pairs:
-    raise SystemExit(f"{snakemake.input.pairs}: no preference pairs to train on (see the stats files beside it)")
-heldout = snakemake.input.get("heldout_chosen")  # with kl_every_steps: held-out KL logged during training
+    raise SystemExit(f"{job.input.pairs}: no preference pairs to train on (see the stats files beside it)")
+heldout = job.input.get("heldout_chosen")  # with kl_every_steps: held-out KL logged during training
 heldout_chosen = read_jsonl(heldout, CHOSEN_FIELDS, nonempty=("problem", "y_w")) if heldout else None
-out = snakemake.output[0]
-result = train_preference(snakemake.input.sft, pairs, method, settings, out,
-                          Checkpointing.for_job(snakemake), pairs_path=snakemake.input.pairs,
+out = job.output[0]
+result = train_preference(job.input.sft, pairs, method, settings, out,
+                          Checkpointing.for_job(job), pairs_path=job.input.pairs,
                           heldout_chosen=heldout_chosen)
-write_json(f"{out}/run_info.json", run_info("train_preference", snakemake.params.settings, settings.seed,
-                                            method=snakemake.params.method, result=result))
+if is_main_process():
+    write_json(f"{out}/run_info.json", run_info("train_preference", job.params.settings, settings.seed,
+                                                method=job.params.method, result=result))
 log.info("trained %s: %s", method.label, {k: v for k, v in result.items() if k != "log_history"})

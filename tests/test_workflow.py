@@ -12,9 +12,14 @@ TINY = REPO / "configs" / "tiny.yaml"
 MICRO = REPO / "configs" / "micro.yaml"
 TASKS = ["qa", "math"]
 METHODS = ["dpo", "dpo_bc", "dpo_mc", "dpo_bmc"]
+# Table 3: DPO-BMC on the other three synthesis directions, each its own bridged set
+TABLE3_METHODS = ["dpo_bmc_no_reference", "dpo_bmc_degrade", "dpo_bmc_degrade_no_reference"]
+TABLE3_SETS = ["no_reference", "degrade", "degrade_no_reference"]
+TINY_METHODS = [*METHODS, *TABLE3_METHODS]
+TINY_SETS = ("main", *TABLE3_SETS)
 
 
-def expected_outputs(study, methods=METHODS, bridged_sets=("main",)):
+def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS):
     r = f"results/{study}"
     out = {f"{r}/data/corpus.jsonl": "pretraining_corpus", f"{r}/models/tokenizer": "train_tokenizer",
            f"{r}/models/base": "pretrain_base"}
@@ -31,8 +36,12 @@ def expected_outputs(study, methods=METHODS, bridged_sets=("main",)):
         for m in ["sft", *methods]:
             out[f"{r}/eval/{t}/{m}/predictions.jsonl"] = "evaluate"
             out[f"{r}/eval/{t}/{m}/scores.json"] = "evaluate"
-    for ext in ("csv", "md", "png"):
-        out[f"{r}/tables/table1.{ext}"] = "table1"
+    for table in ("table1", "table3", "table5", "table9"):
+        for ext in ("csv", "md", "tex"):
+            out[f"{r}/tables/{table}.{ext}"] = table
+    out |= {f"{r}/figures/table1.png": "figure_table1", f"{r}/figures/table1.pdf": "figure_table1",
+            f"{r}/run/config.yaml": "study_config", f"{r}/tables/cost.csv": "cost_table",
+            f"{r}/tables/cost.md": "cost_table", f"{r}/tables/cost_editor.csv": "cost_table"}
     return out
 
 
@@ -48,13 +57,17 @@ def test_default_config_is_the_tiny_study(tmp_path):
 def test_rules_are_the_stages():
     assert rule_names(REPO) == {"all", "synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base",
                                 "train_sft", "sample_losing", "bridge_pairs", "train_preference", "evaluate",
-                                "table1", "nltk_stopwords", "prepare_test_set"}
+                                "table1", "nltk_stopwords", "prepare_test_set", "table3", "table5", "table9",
+                                "figure_table1", "study_config", "cost_table",
+                                # sweeps (named targets, not in all)
+                                "train_delta", "evaluate_delta", "figure_delta", "split_pairs", "train_split",
+                                "evaluate_split", "figure_edit_distance", "sweeps"}
 
 
 def test_the_full_grid_is_a_config_overlay(tmp_path):
     planned = plan(tmp_path, [TINY, REPO / "configs" / "grid.yaml"])
     trained = {f.split("/")[3] for f, rule in planned.items() if rule == "train_preference"}
-    assert trained == {*METHODS, "figa", "ipo", "kto", "orpo", "tdpo", "rdpo", "simpo", "ipo_bmc", "orpo_bmc",
+    assert trained == {*TINY_METHODS, "figa", "ipo", "kto", "orpo", "tdpo", "rdpo", "simpo", "ipo_bmc", "orpo_bmc",
                        "rdpo_bmc", "simpo_bmc"}
 
 

@@ -177,7 +177,7 @@ def check_editors(config: dict) -> None:
 
     kinds = {"openai": OpenAISettings, "vllm": VLLMSettings, "transformers": TransformersSettings}
     for name, spec in config["editors"].items():
-        options = {k: v for k, v in spec.items() if k != "kind"}
+        options = {k: v for k, v in spec.items() if k not in ("kind", "price_usd_per_million_tokens")}
         if spec["kind"] == "rule":
             if options:
                 raise ConfigError(f"editors.{name}: the rule editor takes no options, got {sorted(options)}")
@@ -220,3 +220,77 @@ def bridge_settings(config: dict, bset: str):
 
     s = bridged_set(config, bset)
     return BridgeSettings(direction=s["direction"], fraction=s["fraction"], seed=s["seed"], **s["filters"])
+
+
+# ------------------------------------------------------------------------------------------------- sweeps
+# The paper's figure sweeps (named targets, not part of `all`). A study without a `sweeps` block gets these
+# defaults, narrowed to the methods it has; a `sweeps` block given in the config is checked strictly.
+DELTA_SWEEP_DEFAULTS = {"method": "dpo_bmc", "reference": "dpo", "values": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]}
+EDIT_DISTANCE_DEFAULTS = {"k": 6, "unit": "token", "methods": ["dpo", "dpo_bmc"]}
+
+
+def delta_key(delta: float) -> str:
+    """A δ as it appears in paths (``delta3.0``): one spelling per value."""
+    return str(float(delta))
+
+
+def _sweep_tasks(config: dict, s: dict, where: str) -> None:
+    bad = [t for t in s["tasks"] if t not in config["tasks"]]
+    if bad:
+        raise ConfigError(f"{where}.tasks: {bad} are not tasks of the study (have {list(config['tasks'])})")
+
+
+def delta_sweep(config: dict) -> dict:
+    """``sweeps.delta`` resolved: method (its δ is swept), reference (the horizontal line), values (floats),
+    tasks."""
+    given = config.get("sweeps", {}).get("delta")
+    s = DELTA_SWEEP_DEFAULTS | {"tasks": list(config["tasks"])} | (given or {})
+    s["values"] = [float(v) for v in s["values"]]
+    methods = config["methods"]
+    if given is None and (s["method"] not in methods or s["reference"] not in methods):
+        return s | {"tasks": []}  # no sweep block and not the default methods: nothing to sweep
+    for key in ("method", "reference"):
+        if s[key] not in methods:
+            raise ConfigError(f"sweeps.delta.{key}: no method {s[key]!r} under methods (have {list(methods)})")
+    if not methods[s["method"]]["bmc_weights"]:
+        raise ConfigError(f"sweeps.delta.method: {s['method']!r} has bmc_weights: false, so its delta is unused")
+    if len({delta_key(v) for v in s["values"]}) != len(s["values"]) or min(s["values"], default=0) < 0:
+        raise ConfigError(f"sweeps.delta.values: need distinct values >= 0, got {s['values']}")
+    _sweep_tasks(config, s, "sweeps.delta")
+    return s
+
+
+def delta_settings(config: dict, task: str, delta: float) -> PreferenceSettings:
+    """The swept method's settings on a task with its δ replaced."""
+    from dataclasses import replace
+
+    return replace(preference_settings(config, task, delta_sweep(config)["method"]), delta=float(delta))
+
+
+def delta_is_main(config: dict, task: str, delta: float) -> bool:
+    """Whether a swept δ is the method's own δ on the task: then the main study's model is that point."""
+    return preference_settings(config, task, delta_sweep(config)["method"]).delta == float(delta)
+
+
+def edit_distance_sweep(config: dict) -> dict:
+    """``sweeps.edit_distance`` resolved: k (number of equal splits), unit (token|character), methods,
+    tasks. The splits are cut from the main bridged set, so each method must train on it."""
+    from bmc.splits import UNITS
+
+    given = config.get("sweeps", {}).get("edit_distance")
+    s = EDIT_DISTANCE_DEFAULTS | {"tasks": list(config["tasks"])} | (given or {})
+    methods = config["methods"]
+    if given is None:
+        s["methods"] = [m for m in s["methods"] if m in methods]
+        if not s["methods"]:
+            s["tasks"] = []
+    for m in s["methods"]:
+        if m not in methods:
+            raise ConfigError(f"sweeps.edit_distance.methods: no method {m!r} under methods (have {list(methods)})")
+        if method_bridged_set(config, m) != MAIN_SET:
+            raise ConfigError(f"sweeps.edit_distance.methods: {m!r} trains on bridged set "
+                              f"{method_bridged_set(config, m)!r}; the splits are cut from the {MAIN_SET!r} set")
+    if s["unit"] not in UNITS:
+        raise ConfigError(f"sweeps.edit_distance.unit: {s['unit']!r} is not one of {UNITS}")
+    _sweep_tasks(config, s, "sweeps.edit_distance")
+    return s

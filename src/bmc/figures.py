@@ -14,28 +14,31 @@ import pandas as pd  # noqa: E402
 from bmc.io import atomic_path  # noqa: E402
 
 
-def table1_figure(frame: pd.DataFrame, setups, study: str, out_path: str | Path) -> None:
+def table1_figure(frame: pd.DataFrame, study: str, out_paths) -> None:
     """One panel per setup: each method's change in average accuracy over SFT, in points, this run beside
-    the paper's Table 1 (the two are on very different scales; the comparison is of shape)."""
-    methods = [m for m in frame.index if m != "SFT"]
+    the paper's Table 1 (the two are on very different scales; the comparison is of shape). ``frame`` is the
+    tidy Table 1 (:func:`bmc.paper_tables.compare`); methods this run lacks are left out."""
+    avg = frame[frame["column"] == "Avg"]
+    setups = [s for s in dict.fromkeys(avg["setup"]) if avg.loc[avg["setup"] == s, "ours"].notna().any()]
     fig, axes = plt.subplots(1, len(setups), figsize=(5.2 * len(setups), 4.0), constrained_layout=True,
                              squeeze=False)
-    x = np.arange(len(methods))
     width = 0.38
-    for ax, s in zip(axes[0], setups):
-        ours_col, paper_col = f"{s.label} Avg", f"paper {s.paper_setup} Avg"
-        ours = frame[ours_col] - frame.loc["SFT", ours_col]
-        paper = frame[paper_col] - frame.loc["SFT", paper_col]
+    for ax, setup in zip(axes[0], setups):
+        part = avg[avg["setup"] == setup].set_index("row")
+        methods = [m for m in part.index if m != "SFT" and pd.notna(part.loc[m, "ours"])]
+        x = np.arange(len(methods))
+        ours = part["ours"] - part.loc["SFT", "ours"]
+        paper = part["paper"] - part.loc["SFT", "paper"]
         b1 = ax.bar(x - width / 2, ours[methods], width, label=f"this run ({study} study)", color="#4C72B0")
         b2 = ax.bar(x + width / 2, paper[methods], width, label="paper (Llama-2-7B-base)", color="#BBBBBB",
                     edgecolor="#777777", hatch="//")
         ax.bar_label(b1, fmt="%+.1f", fontsize=8, padding=2)
         ax.bar_label(b2, fmt="%+.1f", fontsize=8, padding=2)
         ax.axhline(0, color="black", lw=0.8)
-        ax.set_xticks(x, methods)
+        ax.set_xticks(x, methods, rotation=30 if len(methods) > 5 else 0, ha="right" if len(methods) > 5 else "center")
         ax.set_ylabel("change in average accuracy vs SFT (points)")
-        ax.set_title(f"{s.label}: SFT {frame.loc['SFT', ours_col]:.1f}% (this run), "
-                     f"{frame.loc['SFT', paper_col]:.1f}% (paper)", fontsize=10)
+        ax.set_title(f"{setup}: SFT {part.loc['SFT', 'ours']:.1f}% (this run), "
+                     f"{part.loc['SFT', 'paper']:.1f}% (paper)", fontsize=10)
         values = np.concatenate([ours[methods].to_numpy(float), paper[methods].to_numpy(float)])
         values = values[np.isfinite(values)]
         if values.size:
@@ -45,7 +48,142 @@ def table1_figure(frame: pd.DataFrame, setups, study: str, out_path: str | Path)
         ax.legend(fontsize=8, loc="upper left", frameon=False)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Table 1: preference methods after SFT, this run beside the paper", fontsize=11)
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        fig.savefig(tmp, format=out_path.suffix.lstrip(".") or "png", dpi=150)
+    save_figure(fig, out_paths)
+
+
+def save_figure(fig, out_paths) -> None:
+    """Save one figure to each path (format from the suffix: png at 150 dpi, pdf), atomically; close it."""
+    for out_path in [out_paths] if isinstance(out_paths, (str, Path)) else out_paths:
+        out_path = Path(out_path)
+        with atomic_path(out_path) as tmp:
+            fig.savefig(tmp, format=out_path.suffix.lstrip(".") or "png", dpi=150)
     plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------- sweeps (δ, splits)
+METHOD_COLORS = {"DPO": "#4C72B0", "DPO-BC": "#55A868", "DPO-MC": "#C44E52", "DPO-BMC": "#8172B2"}
+
+
+def _method_color(label: str, i: int) -> str:
+    return METHOD_COLORS.get(label, plt.get_cmap("tab10")(i % 10))
+
+
+def _save_all(fig, out_paths) -> None:
+    for out_path in map(Path, out_paths):
+        with atomic_path(out_path) as tmp:
+            fig.savefig(tmp, format=out_path.suffix.lstrip(".") or "png", dpi=150)
+    plt.close(fig)
+
+
+def _pad_ylim(ax, values, pad_frac=0.12, min_span=1.0) -> None:
+    values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if values.size:
+        lo, hi = values.min(), values.max()
+        pad = pad_frac * max(hi - lo, min_span)
+        ax.set_ylim(lo - pad, hi + 2 * pad)
+
+
+def delta_figure(frame: pd.DataFrame, paper: pd.DataFrame | None, own_delta: dict, task_labels: dict, study: str,
+                 out_paths) -> None:
+    """Score against δ, one panel per task (:func:`bmc.sweeps.delta_frame`), the reference method's score as
+    a dashed line and SFT's as a dotted one; the paper's QA curve (read from its plot) in a last panel."""
+    tasks = list(dict.fromkeys(frame["task"]))
+    n = len(tasks) + (paper is not None)
+    fig, axes = plt.subplots(1, n, figsize=(4.8 * n, 4.0), constrained_layout=True, squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        part = frame[frame["task"] == task]
+        method, ref = part["method"].iloc[0], part["reference_method"].iloc[0]
+        ref_score, sft_score = part["reference_score"].iloc[0], part["sft_score"].iloc[0]
+        ax.plot(part["delta"], part["score"], "o-", color=_method_color(method, 0), label=f"{method} (this run)")
+        for d, s in zip(part["delta"], part["score"]):
+            ax.annotate(f"{s:.1f}", (d, s), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+        ax.axhline(ref_score, color=_method_color(ref, 1), ls="--", lw=1.2, label=f"{ref}: {ref_score:.1f}")
+        ax.axhline(sft_score, color="#777777", ls=":", lw=1.2, label=f"SFT: {sft_score:.1f}")
+        if task in own_delta:
+            ax.axvline(own_delta[task], color="#BBBBBB", lw=6, alpha=0.4, zorder=0,
+                       label=f"δ of the main study ({own_delta[task]:g})")
+        ax.set_xticks(part["delta"])
+        ax.set_xlabel("δ (clamp of the BMC token weight)")
+        ax.set_ylabel("average accuracy (%)")
+        ax.set_title(f"{task_labels.get(task, task)}: this run ({study} study)", fontsize=10)
+        _pad_ylim(ax, [*part["score"], ref_score, sft_score])
+        ax.legend(fontsize=8, loc="lower right", frameon=False)
+        ax.grid(alpha=0.3)
+    if paper is not None:
+        ax = axes[0][-1]
+        bmc = paper[paper["delta"].notna()].sort_values("delta")
+        dpo = paper.loc[paper["delta"].isna(), "qa_avg"]
+        ax.plot(bmc["delta"], bmc["qa_avg"], "o-", color=METHOD_COLORS["DPO-BMC"], label="DPO-BMC (paper)")
+        for d, s in zip(bmc["delta"], bmc["qa_avg"]):
+            ax.annotate(f"{s:.1f}", (d, s), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+        if len(dpo):
+            ax.axhline(dpo.iloc[0], color=METHOD_COLORS["DPO"], ls="--", lw=1.2, label=f"DPO: {dpo.iloc[0]:.1f}")
+        ax.set_xticks(bmc["delta"])
+        ax.set_xlabel("δ (clamp of the BMC token weight)")
+        ax.set_ylabel("QA average accuracy (%)")
+        ax.set_title("paper: QA, Llama-2-7B-base (read from its plot)", fontsize=10)
+        _pad_ylim(ax, [*bmc["qa_avg"], *dpo])
+        ax.legend(fontsize=8, loc="lower right", frameon=False)
+        ax.grid(alpha=0.3)
+    fig.suptitle("δ sweep: DPO-BMC's score against the clamp δ (paper Figure 3/4)", fontsize=11)
+    _save_all(fig, out_paths)
+
+
+def _split_ticks(ax, splits, first, second=None) -> None:
+    labels = [f"{s}\n{a:.2f}" + (f" / {b:.2f}" if second is not None else "")
+              for s, a, b in zip(splits, first, second if second is not None else first)]
+    ax.set_xticks(list(splits), labels, fontsize=8)
+
+
+def edit_distance_figure(frame: pd.DataFrame, paper: pd.DataFrame | None, task_labels: dict, study: str,
+                         out_paths) -> None:
+    """Edit-distance splits (:func:`bmc.sweeps.edit_distance_frame`): per task, each method's score (top) and
+    mean gradient norm during training (bottom) per split, x labelled with the split's mean normalised edit
+    distance of the original / bridged pair; the paper's Figure 5 (AlpacaEval 2 LC) in a last column."""
+    tasks = list(dict.fromkeys(frame["task"]))
+    n = len(tasks) + (paper is not None)
+    fig, axes = plt.subplots(2, n, figsize=(4.8 * n, 7.2), constrained_layout=True, squeeze=False)
+    for col, task in enumerate(tasks):
+        part = frame[frame["task"] == task]
+        top, bottom = axes[0][col], axes[1][col]
+        for i, (method, rows) in enumerate(part.groupby("method", sort=False)):
+            color = _method_color(method, i)
+            label = f"{method} ({rows['trains_on'].iloc[0]} pairs)"
+            top.plot(rows["split"], rows["score"], "o-", color=color, label=label)
+            bottom.plot(rows["split"], rows["mean_grad_norm"], "o-", color=color, label=label)
+        sft = part["sft_score"].iloc[0]
+        top.axhline(sft, color="#777777", ls=":", lw=1.2, label=f"SFT: {sft:.1f}")
+        per_split = part.drop_duplicates("split").sort_values("split")
+        for ax in (top, bottom):
+            _split_ticks(ax, per_split["split"], per_split["distance_mean"], per_split["bridged_distance_mean"])
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, frameon=False)
+        _pad_ylim(top, [*part["score"], sft])
+        _pad_ylim(bottom, part["mean_grad_norm"], min_span=0.05)
+        top.set_title(f"{task_labels.get(task, task)}: this run ({study} study), "
+                      f"{int(per_split['pairs'].sum())} pairs", fontsize=10)
+        top.set_ylabel("average accuracy (%)")
+        bottom.set_ylabel("mean gradient norm during training")
+        logged = part["grad_norm_logged_steps"]
+        bottom.set_title(f"gradient norm: mean of {logged.min()}–{logged.max()} logged steps per run", fontsize=9)
+        bottom.set_xlabel("split (mean edit distance: original / bridged pair)")
+    if paper is not None:
+        top, bottom = axes[0][-1], axes[1][-1]
+        for i, (method, rows) in enumerate(paper.groupby("method", sort=False)):
+            color = _method_color(method, i)
+            label = f"{method} ({rows['pairs'].iloc[0]} pairs)"
+            top.plot(rows["split"], rows["score"], "o-", color=color, label=label)
+            bottom.plot(rows["split"], rows["grad_norm"], "o-", color=color, label=label)
+        original = paper[paper["pairs"] == "original"].drop_duplicates("split").sort_values("split")
+        bridged = paper[paper["pairs"] == "bridged"].drop_duplicates("split").sort_values("split")
+        for ax in (top, bottom):
+            _split_ticks(ax, original["split"], original["edit_distance"], bridged["edit_distance"].to_numpy())
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, frameon=False)
+        top.set_title("paper Figure 5: UltraFeedback, Llama-3-8B", fontsize=10)
+        top.set_ylabel("AlpacaEval 2 LC win rate (%)")
+        bottom.set_ylabel("average gradient norm")
+        bottom.set_xlabel("split (mean edit distance: original / bridged pair)")
+    fig.suptitle("Edit-distance splits: pairs sorted by normalised edit distance of (y_w, y_l), "
+                 "one model per split and method (paper Figure 5)", fontsize=11)
+    _save_all(fig, out_paths)

@@ -36,6 +36,7 @@ class DecodingSettings:
     top_p: float = 1.0
     num_samples: int = 1
     seed: int = 0
+    stop_token_ids: tuple[int, ...] = ()  # token ids that end a completion besides the tokenizer's EOS
 
 
 class TransformersGenerator:
@@ -60,7 +61,8 @@ class TransformersGenerator:
             do_sample=sampling,
             num_return_sequences=settings.num_samples,
             pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.tokenizer.eos_token_id,
+            eos_token_id=[self.tokenizer.eos_token_id, *settings.stop_token_ids] if settings.stop_token_ids
+            else self.tokenizer.eos_token_id,
         )
         if sampling:
             gen_kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
@@ -129,9 +131,10 @@ class VLLMGenerator:
             self._llm = vllm_engine(self.settings)
         if settings.temperature == 0 and settings.num_samples != 1:
             raise ValueError("greedy decoding (temperature 0) gives one sample per prompt")
+        extra = {"stop_token_ids": list(settings.stop_token_ids)} if settings.stop_token_ids else {}
         params = import_vllm().SamplingParams(
             n=settings.num_samples, temperature=settings.temperature, top_p=settings.top_p,
-            max_tokens=settings.max_new_tokens, stop=list(stop or []), seed=settings.seed)
+            max_tokens=settings.max_new_tokens, stop=list(stop or []), seed=settings.seed, **extra)
         outputs = self._llm.generate(prompts, params, use_tqdm=True)
         out = []
         for i, o in enumerate(outputs):

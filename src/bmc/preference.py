@@ -23,7 +23,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from bmc import losses as L
 from bmc.checkpoints import Checkpointing
-from bmc.io import RecordError, model_dir
+from bmc.io import RecordError
+from bmc.launch import batch_geometry, output_model_dir
 from bmc.masks import MASK_ALGORITHMS, MASK_SCOPES
 from bmc.runtime import optimization_args
 
@@ -58,8 +59,9 @@ class PreferenceSettings:
     delta: float = 3.0            # BMC clamp (used when the method has BMC weights)
     learning_rate: float = 5e-6
     epochs: float = 1.0
-    batch_size: int = 8
+    batch_size: int = 8           # per device (process)
     gradient_accumulation_steps: int = 1
+    global_batch_size: int | None = None  # set: accumulation = global / (batch_size x processes); paper 128
     max_length: int = 256
     warmup_ratio: float = 0.1
     scheduler: str = "cosine"
@@ -139,7 +141,8 @@ def check_lengths(pairs: list[dict], source: str, tokenizer, max_length: int, lo
 
 def _trainer_args(settings: PreferenceSettings, out: str, ckpt: Checkpointing) -> dict:
     return optimization_args(settings) | ckpt.trainer_args(out) | {
-        "beta": settings.beta, "gradient_accumulation_steps": settings.gradient_accumulation_steps}
+        "beta": settings.beta,
+        "gradient_accumulation_steps": batch_geometry(settings, "preference")["gradient_accumulation_steps"]}
 
 
 def _build_trainer(model, ref_model, tokenizer, pairs, method, settings, delta, out, ckpt):
@@ -199,7 +202,8 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
     needs_reference = method.loss in ("sigmoid", "ipo", "kto") or L.CUSTOM_LOSSES[method.loss].needs_reference
     ref_model = AutoModelForCausalLM.from_pretrained(sft_dir) if needs_reference else None
     delta = settings.delta if method.bmc_weights else 0.0
-    with model_dir(out_dir) as (tmp, scratch):
+    batch = batch_geometry(settings, "preference")
+    with output_model_dir(out_dir) as (tmp, scratch):
         trainer = _build_trainer(model, ref_model, tokenizer, pairs, method, settings, delta, scratch, ckpt)
         kl_callback = _heldout_kl_callback(trainer, sft_dir, tokenizer, settings, heldout_chosen)
         result, resumed = ckpt.train(trainer)
@@ -214,6 +218,6 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
         "stopword_rule": settings.stopword_rule, "mask_algorithm": settings.mask_algorithm,
         "mask_scope": settings.mask_scope, "length_checks": length_stats, "examples": len(pairs),
         "resumed_from": resumed, "steps": result.global_step, "train_loss": result.training_loss,
-        "train_seconds": result.metrics.get("train_runtime"), "log_history": history,
+        "train_seconds": result.metrics.get("train_runtime"), "log_history": history, **batch,
         **({"heldout_kl": kl, "heldout_kl_seconds": round(kl_callback.seconds, 3)} if kl_callback else {}),
     }

@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
 from bmc.checkpoints import Checkpointing
-from bmc.io import model_dir
+from bmc.launch import batch_geometry, output_model_dir
 from bmc.runtime import optimization_args
 from bmc.templates import response_prefix
 
@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class SFTSettings:
     epochs: float = 3.0
-    batch_size: int = 16
+    batch_size: int = 16              # per device (process)
+    gradient_accumulation_steps: int = 1
+    global_batch_size: int | None = None  # set: accumulation = global / (batch_size x processes)
     learning_rate: float = 1e-3
     warmup_ratio: float = 0.1
     scheduler: str = "cosine"
@@ -52,13 +54,15 @@ def train_sft(base_dir: str | Path, rows: list[dict], style: str, settings: SFTS
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     dataset = sft_examples(rows, style)
-    with model_dir(out_dir) as (tmp, scratch):
+    batch = batch_geometry(settings, "sft")
+    with output_model_dir(out_dir) as (tmp, scratch):
         args = SFTConfig(completion_only_loss=settings.completion_only_loss, packing=False,
-                         **(optimization_args(settings) | ckpt.trainer_args(scratch)))
+                         **(optimization_args(settings) | ckpt.trainer_args(scratch)
+                            | {"gradient_accumulation_steps": batch["gradient_accumulation_steps"]}))
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         result, resumed = ckpt.train(trainer)
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
     ckpt.finish()
     return {"examples": len(dataset), "steps": result.global_step, "train_loss": result.training_loss,
-            "train_seconds": result.metrics.get("train_runtime"), "resumed_from": resumed}
+            "train_seconds": result.metrics.get("train_runtime"), "resumed_from": resumed, **batch}

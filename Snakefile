@@ -36,6 +36,7 @@ include: "rules/evaluation.smk"
 include: "rules/tables.smk"
 include: "rules/report.smk"
 include: "rules/sweeps.smk"  # named targets figure_delta, figure_edit_distance, sweeps (not in all)
+include: "rules/instruction_following.smk"  # Table 2, only with an instruction_following block
 
 
 rule all:
@@ -45,6 +46,7 @@ rule all:
         rules.table3.output,
         rules.table5.output,
         rules.table9.output,
+        IF_ALL,  # table2 (or, without the judge's key, the answer files); empty without the block
         rules.figure_table1.output,
         rules.study_config.output,
         rules.cost_table.output,

@@ -48,6 +48,17 @@ class StubServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def do_GET(self):  # GET /v1/models, the judges' pre-flight probe; a scripted 401/403 refuses it
+                with stub.lock:
+                    stub.requests.append({"path": self.path, "body": None,
+                                          "authorization": self.headers.get("Authorization")})
+                    refuse = bool(stub.script) and stub.script[0] in (401, 403)
+                    status = stub.script.pop(0) if refuse else 200
+                if refuse:
+                    return self._send(status, json.dumps({"error": {"message": "Incorrect API key provided: "
+                                                                    f"{self.headers.get('Authorization')}"}}).encode())
+                return self._send(200, json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode())
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 auth = self.headers.get("Authorization")

@@ -1,0 +1,162 @@
+# Instruction following (paper Table 2): AlpacaEval 2 and Arena-Hard v0.1 answers of each configured task's
+# models with a chat template and the official decoding (bmc.instruction_following), judged by alpaca_eval
+# (length-controlled win rate vs GPT-4 Turbo) and arena-hard-auto (win rate vs GPT-4-0314) against an
+# OpenAI-compatible endpoint (bmc.judges). Only with an `instruction_following:` config block; without it
+# this file defines its rules but nothing requests them.
+#
+# The two judge rules are the study's only rules that need the network and an API key (the variable named by
+# instruction_following.judge.api_key_env; never written anywhere). They check both before doing any work.
+# Their caches live under instruction_following.judge.cache_dir (default results/<study>/cache/judges), not
+# among rule outputs, so a rerun (or a rebuilt table) does not pay twice.
+import sys
+
+from bmc.instruction_following import BENCHMARKS, PROMPT_SETS, if_jobs, if_settings, judge_key_missing
+
+IF = if_settings(config)
+IF_JOBS = if_jobs(IF)
+IF_CACHE = IF["judge"]["cache_dir"] if IF else f"{RESULTS}/cache/judges"
+
+
+def if_prompt_file(benchmark):
+    return f"{RESULTS}/if/prompts/{benchmark}.{'json' if benchmark == 'alpaca_eval' else 'jsonl'}"
+
+
+def if_answer_file(benchmark, task="{task}", model="{model}"):
+    return f"{RESULTS}/if/{benchmark}/{task}/{model}/{PROMPT_SETS[benchmark].answer_file}"
+
+
+def if_judge_file(benchmark, task="{task}", model="{model}"):
+    return f"{RESULTS}/if/{benchmark}/{task}/{model}/judge.json"
+
+
+def if_prompt_inputs(wildcards):
+    """The configured local source files, as inputs (a changed file rebuilds the prompt set)."""
+    return (IF["prompt_sets"][wildcards.benchmark]["data_files"] or []) if IF else []
+
+
+def if_setup(wildcards):
+    return IF["setups"][wildcards.task]
+
+
+if IF:
+    _missing_key = judge_key_missing(IF)
+    if _missing_key:  # said once at parse time; the judge jobs themselves fail naming it too
+        print(f"WARNING: {_missing_key}. The judge rules (judge_alpaca_eval, judge_arena_hard) and table2 "
+              "cannot run, so `all` builds the instruction-following answer files only; set the variable and run "
+              "`snakemake table2` (which also needs the network).", file=sys.stderr)
+        IF_ALL = [if_answer_file(b, t, m) for b, t, m in IF_JOBS]
+    else:
+        IF_ALL = [f"{RESULTS}/tables/table2.csv"]
+else:
+    IF_ALL = []
+
+
+rule prepare_prompt_set:
+    input:
+        if_prompt_inputs,
+    output:
+        f"{RESULTS}/if/prompts/{{benchmark}}.{{ext}}",
+    log:
+        logfile("prepare_prompt_set", "{benchmark}.{ext}"),
+    benchmark:
+        benchfile("prepare_prompt_set", "{benchmark}.{ext}")
+    wildcard_constraints:
+        benchmark="|".join(BENCHMARKS),
+        ext="json|jsonl",
+    params:
+        source=lambda wc: IF["prompt_sets"][wc.benchmark],
+        download=lambda wc: IF["download"],
+    script:
+        "../scripts/prepare_prompt_set.py"
+
+
+for _b in BENCHMARKS:
+
+    rule:
+        name:
+            f"generate_{_b}"
+        input:
+            model=model_dir,
+            prompts=if_prompt_file(_b),
+        output:
+            answers=if_answer_file(_b),
+            stats=f"{RESULTS}/if/{_b}/{{task}}/{{model}}/generation.json",
+        log:
+            logfile(f"generate_{_b}", "{task}/{model}"),
+        benchmark:
+            benchfile(f"generate_{_b}", "{task}/{model}")
+        threads: config["threads"]
+        params:
+            benchmark=_b,
+            setup=if_setup,
+            decoding=lambda wc, b=_b: asdict(IF["decoding"][b]),
+            limit=lambda wc: IF["limit"],
+            engine=lambda wc: IF["engine"],
+            batch_size=lambda wc: IF["batch_size"],
+            model_name=lambda wc: f"{STUDY}-{wc.task}-{wc.model}",
+            cache=f"{RESULTS}/cache/generation/{_b}/{{task}}/{{model}}.jsonl",
+        script:
+            "../scripts/generate_if.py"
+
+
+rule judge_alpaca_eval:
+    input:
+        answers=if_answer_file("alpaca_eval"),
+        reference=if_prompt_file("alpaca_eval"),
+    output:
+        if_judge_file("alpaca_eval"),
+    log:
+        logfile("judge_alpaca_eval", "{task}/{model}"),
+    benchmark:
+        benchfile("judge_alpaca_eval", "{task}/{model}")
+    params:
+        judge=lambda wc: IF["judge"],
+        cache=f"{IF_CACHE}/alpaca_eval/{{task}}/{{model}}",
+    script:
+        "../scripts/judge_alpaca_eval.py"
+
+
+rule judge_arena_hard:
+    input:
+        answers=if_answer_file("arena_hard"),
+        questions=if_prompt_file("arena_hard"),
+    output:
+        if_judge_file("arena_hard"),
+    log:
+        logfile("judge_arena_hard", "{task}/{model}"),
+    benchmark:
+        benchfile("judge_arena_hard", "{task}/{model}")
+    params:
+        judge=lambda wc: IF["judge"],
+        cache=f"{IF_CACHE}/arena_hard",
+        workdir=f"{IF_CACHE}/arena_hard/{{task}}/{{model}}",
+    script:
+        "../scripts/judge_arena_hard.py"
+
+
+rule table2:
+    input:
+        results=[if_judge_file(b, t, m) for b, t, m in IF_JOBS],
+    output:
+        **table_outputs("table2"),
+    log:
+        logfile("table2", "table2"),
+    benchmark:
+        benchfile("table2", "table2")
+    params:
+        table="table2",
+        study=STUDY,
+        result_keys=IF_JOBS,
+        rows=table_rows(config, "table2"),
+        setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
+        notes=[
+            "AlpacaEval 2: length-controlled (LC) and raw win rate (WR, %) against GPT-4 Turbo, judged by "
+            f"{IF['judge']['model']} ({IF['judge']['alpaca_eval']['annotator']}); Len: average characters, "
+            "alpaca_eval's avg_length. Arena-Hard v0.1: win rate (%) against "
+            f"{IF['judge']['arena_hard']['baseline']}, judged by {IF['judge']['model']}; Len: average tokens.",
+            "Decoding: " + "; ".join(f"{b} T {d.temperature}, top_p {d.top_p}, {d.max_new_tokens} new tokens"
+                                     for b, d in IF["decoding"].items())
+            + (f"; only the first {IF['limit']} prompts of each set (limit)" if IF["limit"] else ""),
+        ] if IF else [],
+    script:
+        "../scripts/make_table2.py"

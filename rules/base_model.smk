@@ -14,6 +14,10 @@ rule train_tokenizer:
     params:
         vocab_size=config["tokenizer"]["vocab_size"],
         styles={t: c["prompt_style"] for t, c in config["tasks"].items()},
+    resources:
+        **rule_resources("train_tokenizer"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/train_tokenizer.py"
 
@@ -32,5 +36,9 @@ rule pretrain_base:
     params:
         shape=asdict(model_shape(config)),
         settings=asdict(pretrain_settings(config)),
+    resources:
+        **rule_resources("pretrain_base"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/pretrain_base.py"

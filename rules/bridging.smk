@@ -18,5 +18,9 @@ rule bridge_pairs:
         decoding=lambda wc: bridged_set(config, wc.bset)["decoding"],
         style=lambda wc: config["tasks"][wc.task]["prompt_style"],
         cache=lambda wc: editor_cache_path(wc.bset),
+    resources:
+        **bridge_resources(),
+    conda:
+        "../envs/inference.yaml"
     script:
         "../scripts/bridge_pairs.py"

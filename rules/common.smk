@@ -20,10 +20,29 @@ from bmc.config import (
     sft_settings,
 )
 from bmc.costs import PRICE_KEY
+from bmc.cluster import job_resources
 from bmc.runtime import OFFLINE_ENV
 
 # No job may reach the network (jobs inherit this environment).
 os.environ.update(OFFLINE_ENV)
+# Jobs import bmc from this checkout, also in the per-rule conda envs of --sdm conda (third-party packages only).
+_SRC = os.path.join(workflow.basedir, "src")
+if _SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
+
+def rule_resources(rule):
+    """Job resources of a rule (GPUs, CPUs per GPU, memory, runtime), sized by the study config's
+    `resources` block (bmc.cluster); --set-resources in a profile still overrides them."""
+    return job_resources(config, rule)
+
+
+def bridge_resources():
+    """bridge_pairs: its entry's GPUs only for an editor that runs a model in the job (not an API, not rules)."""
+    res = job_resources(config, "bridge_pairs")
+    gpus = res["gpu"]
+    return {**res, "gpu": lambda wc: gpus if editor_spec(config, wc.bset)["kind"] in ("transformers", "vllm") else 0}
+
 
 check_study(config)
 

@@ -12,6 +12,10 @@ rule synthetic_task:
         benchfile("synthetic_task")
     params:
         task=lambda wc: config["tasks"][wc.task],
+    resources:
+        **rule_resources("synthetic_task"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/make_task.py"
 
@@ -28,5 +32,9 @@ rule pretraining_corpus:
     params:
         corpus=config["corpus"],
         seed=config["seed"],
+    resources:
+        **rule_resources("pretraining_corpus"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/make_corpus.py"

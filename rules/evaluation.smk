@@ -19,5 +19,9 @@ rule evaluate:
         style=lambda wc: config["tasks"][wc.task]["prompt_style"],
         test_sets=lambda wc: config["tasks"][wc.task]["test_sets"],
         cache=f"{RESULTS}/cache/generation/evaluate/{{task}}/{{model}}.jsonl",
+    resources:
+        **rule_resources("evaluate"),
+    conda:
+        "../envs/evaluation.yaml"
     script:
         "../scripts/evaluate.py"

@@ -66,6 +66,10 @@ rule prepare_prompt_set:
     params:
         source=lambda wc: IF["prompt_sets"][wc.benchmark],
         download=lambda wc: IF["download"],
+    resources:
+        **rule_resources("prepare_prompt_set"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/prepare_prompt_set.py"
 
@@ -95,6 +99,10 @@ for _b in BENCHMARKS:
             batch_size=lambda wc: IF["batch_size"],
             model_name=lambda wc: f"{STUDY}-{wc.task}-{wc.model}",
             cache=f"{RESULTS}/cache/generation/{_b}/{{task}}/{{model}}.jsonl",
+        resources:
+            **rule_resources(f"generate_{_b}"),
+        conda:
+            "../envs/inference.yaml"
         script:
             "../scripts/generate_if.py"
 
@@ -112,6 +120,10 @@ rule judge_alpaca_eval:
     params:
         judge=lambda wc: IF["judge"],
         cache=f"{IF_CACHE}/alpaca_eval/{{task}}/{{model}}",
+    resources:
+        **rule_resources("judge_alpaca_eval"),
+    conda:
+        "../envs/judging.yaml"
     script:
         "../scripts/judge_alpaca_eval.py"
 
@@ -130,6 +142,10 @@ rule judge_arena_hard:
         judge=lambda wc: IF["judge"],
         cache=f"{IF_CACHE}/arena_hard",
         workdir=f"{IF_CACHE}/arena_hard/{{task}}/{{model}}",
+    resources:
+        **rule_resources("judge_arena_hard"),
+    conda:
+        "../envs/judging.yaml"
     script:
         "../scripts/judge_arena_hard.py"
 
@@ -158,5 +174,9 @@ rule table2:
                                      for b, d in IF["decoding"].items())
             + (f"; only the first {IF['limit']} prompts of each set (limit)" if IF["limit"] else ""),
         ] if IF else [],
+    resources:
+        **rule_resources("table2"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/make_table2.py"

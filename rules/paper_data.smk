@@ -44,5 +44,9 @@ rule prepare_test_set:
         data_files=lambda wc: paper_data_set(wc.name).get("data_files"),
         check_size=lambda wc: paper_data_set(wc.name).get("check_size", True),
         download=lambda wc: bool((config.get("paper_data") or {}).get("download", False)),
+    resources:
+        **rule_resources("prepare_test_set"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/prepare_test_set.py"

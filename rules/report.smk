@@ -16,7 +16,9 @@ def rule_stages():
 
 def rule_gpus():
     """{rule: GPUs per job} for rules that ask for a fixed number (resource ``gpu``), for GPU-hours."""
-    gpus = {r.name: r.resources["gpu"] if "gpu" in r.resources else 0 for r in workflow.rules}
+    # a rule's resources are Snakemake Resource objects: .raw is the int (or the function of a per-job number)
+    gpus = {r.name: getattr(r.resources["gpu"], "raw", r.resources["gpu"]) if "gpu" in r.resources else 0
+            for r in workflow.rules}
     return {name: n for name, n in gpus.items() if isinstance(n, int)}
 
 
@@ -28,6 +30,10 @@ rule study_config:
         logfile("study_config", "study_config"),
     params:
         config=config,
+    resources:
+        **rule_resources("study_config"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/write_study_config.py"
 
@@ -51,5 +57,9 @@ rule cost_table:
         prices={b: editor_spec(config, b).get(PRICE_KEY) for b in BRIDGED_SETS},
         stages=lambda wc: rule_stages(),
         gpus=lambda wc: rule_gpus(),
+    resources:
+        **rule_resources("cost_table"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/make_cost_table.py"

@@ -13,5 +13,9 @@ rule nltk_stopwords:
         "resources/nltk/stopwords_english.log",
     params:
         index_url=config.get("nltk", {}).get("index_url"),
+    resources:
+        **rule_resources("nltk_stopwords"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/fetch_nltk_stopwords.py"

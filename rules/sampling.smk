@@ -18,5 +18,9 @@ rule sample_losing:
         settings=asdict(sampling_settings(config)),
         batch_size=config["sampling"]["batch_size"],
         style=lambda wc: config["tasks"][wc.task]["prompt_style"],
+    resources:
+        **rule_resources("sample_losing"),
+    conda:
+        "../envs/inference.yaml"
     script:
         "../scripts/sample_losing.py"

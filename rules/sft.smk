@@ -15,5 +15,9 @@ rule train_sft:
     params:
         settings=lambda wc: asdict(sft_settings(config, wc.task)),
         style=lambda wc: config["tasks"][wc.task]["prompt_style"],
+    resources:
+        **rule_resources("train_sft"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/train_sft.py"

@@ -57,6 +57,10 @@ rule train_delta:
     params:
         method=asdict(method_spec(config, DELTA["method"])) if DELTA["tasks"] else {},
         settings=lambda wc: asdict(delta_settings(config, wc.task, float(wc.delta))),
+    resources:
+        **rule_resources("train_delta"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/train_preference.py"
 
@@ -77,6 +81,10 @@ rule evaluate_delta:
     threads: config["threads"]
     params:
         **evaluation_params(f"{RESULTS}/cache/generation/evaluate_delta/{{task}}/delta{{delta}}.jsonl"),
+    resources:
+        **rule_resources("evaluate_delta"),
+    conda:
+        "../envs/evaluation.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -102,6 +110,10 @@ rule figure_delta:
         labels={m: c["label"] for m, c in config["methods"].items()},
         task_labels={t: c["label"] for t, c in config["tasks"].items()},
         study=STUDY,
+    resources:
+        **rule_resources("figure_delta"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/figure_delta.py"
 
@@ -120,6 +132,10 @@ rule split_pairs:
     params:
         k=SPLITS["k"],
         unit=SPLITS["unit"],
+    resources:
+        **rule_resources("split_pairs"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/split_pairs.py"
 
@@ -139,6 +155,10 @@ rule train_split:
     params:
         method=lambda wc: asdict(method_spec(config, wc.method)),
         settings=lambda wc: asdict(preference_settings(config, wc.task, wc.method)),
+    resources:
+        **rule_resources("train_split"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/train_preference.py"
 
@@ -159,6 +179,10 @@ rule evaluate_split:
     threads: config["threads"]
     params:
         **evaluation_params(f"{RESULTS}/cache/generation/evaluate_split/{{task}}/{{method}}/split{{split}}.jsonl"),
+    resources:
+        **rule_resources("evaluate_split"),
+    conda:
+        "../envs/evaluation.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -185,6 +209,10 @@ rule figure_edit_distance:
                  for m in SPLITS["methods"]},
         task_labels={t: c["label"] for t, c in config["tasks"].items()},
         study=STUDY,
+    resources:
+        **rule_resources("figure_edit_distance"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/figure_edit_distance.py"
 

@@ -47,6 +47,10 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
             benchfile(_table, _table)
         params:
             **table_params(_table, _per_test_set),
+        resources:
+            **rule_resources(_table),
+        conda:
+            "../envs/tables.yaml"
         script:
             "../scripts/make_table.py"
 
@@ -62,5 +66,9 @@ rule figure_table1:
         logfile("figure_table1", "figure_table1"),
     params:
         study=STUDY,
+    resources:
+        **rule_resources("figure_table1"),
+    conda:
+        "../envs/tables.yaml"
     script:
         "../scripts/figure_table1.py"

@@ -14,5 +14,9 @@ rule train_preference:
     params:
         method=lambda wc: asdict(method_spec(config, wc.method)),
         settings=lambda wc: asdict(preference_settings(config, wc.task, wc.method)),
+    resources:
+        **rule_resources("train_preference"),
+    conda:
+        "../envs/training.yaml"
     script:
         "../scripts/train_preference.py"

@@ -208,6 +208,11 @@ def training_job(smk, script: str, argv: list[str] | None = None):
     gpus = job_gpus(smk)
     if gpus <= 1:
         return smk
+    import torch
+
+    from bmc.cluster import check_gpus
+
+    check_gpus(gpus, torch.cuda.device_count(), smk.rule)  # never N training processes on too few GPUs
     job_file = f"{smk.log[0]}.job.json"
     write_json(job_file, Job.from_snakemake(smk).to_json())
     cmd = launch_command(script, job_file, gpus, accelerate_config(smk.config, Path(script).resolve().parents[1]))

@@ -309,7 +309,7 @@ def stop_token_ids(template: ChatTemplate, tokenizer) -> tuple[int, ...]:
 
 @dataclass
 class IFDecoding:
-    """One benchmark's decoding (config ``instruction_following.benchmarks.<b>.decoding``)."""
+    """One benchmark's decoding (config ``instruction_following.decoding.<b>``)."""
 
     temperature: float
     max_new_tokens: int

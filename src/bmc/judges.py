@@ -55,7 +55,7 @@ class JudgeError(RuntimeError):
 
 @dataclass
 class JudgeEndpoint:
-    """An OpenAI-compatible chat-completions endpoint (config ``instruction_following.judge.endpoint``)."""
+    """An OpenAI-compatible chat-completions endpoint (config ``instruction_following.judge``: base_url, api_key_env)."""
 
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str | None = "OPENAI_API_KEY"  # None: the endpoint needs no key
@@ -93,10 +93,10 @@ def preflight(endpoint: JudgeEndpoint, what: str = "judge") -> None:
     except requests.RequestException as e:
         raise JudgeError(f"{what}: the judge endpoint {endpoint.base_url} is unreachable ({type(e).__name__}); the "
                          "judge rules need the network and a reachable endpoint (instruction_following.judge."
-                         "endpoint.base_url)") from None
+                         "base_url)") from None
     if r.status_code in (401, 403):
         fix = (f"check the key in ${endpoint.api_key_env}" if endpoint.api_key_env else
-               "it wants an API key: set instruction_following.judge.endpoint.api_key_env")
+               "it wants an API key: set instruction_following.judge.api_key_env")
         raise JudgeError(f"{what}: the judge endpoint {endpoint.base_url} refused the request (HTTP "
                          f"{r.status_code}): {fix}")
 

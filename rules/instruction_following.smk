@@ -69,7 +69,7 @@ rule prepare_prompt_set:
     resources:
         **rule_resources("prepare_prompt_set"),
     conda:
-        "../envs/training.yaml"
+        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
     script:
         "../scripts/prepare_prompt_set.py"
 
@@ -177,6 +177,6 @@ rule table2:
     resources:
         **rule_resources("table2"),
     conda:
-        "../envs/training.yaml"
+        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
     script:
         "../scripts/make_table2.py"

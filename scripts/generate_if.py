@@ -24,7 +24,7 @@ tokenizer = AutoTokenizer.from_pretrained(snakemake.input.model)
 # per-item answers kept outside the rule's outputs as they arrive: a crashed generation resumes
 generator = ResumableGenerator(
     make_generator(p.engine, snakemake.input.model, batch_size=p.batch_size,
-                   tensor_parallel_size=max(1, int(snakemake.resources.get("gpus", 0) or 0))),
+                   tensor_parallel_size=max(1, int(snakemake.resources.get("gpu", 0) or 0))),
     p.cache, snakemake.input.model)
 run = generate_answers(generator, tokenizer, p.benchmark, records, p.model_name, get_template(p.setup["template"]),
                        p.setup["bos"], IFDecoding(**p.decoding))

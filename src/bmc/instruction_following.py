@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bmc.generation import DecodingSettings
 from bmc.io import RecordError, write_text
 from bmc.prepare_data import EvalSetSpec, SizeError, load_hub_rows, write_records
 
@@ -316,7 +315,11 @@ class IFDecoding:
     top_p: float = 1.0
     seed: int = 0
 
-    def settings(self, stop_ids: Sequence[int] = ()) -> DecodingSettings:
+    def settings(self, stop_ids: Sequence[int] = ()):
+        """The ``bmc.generation.DecodingSettings`` of this decoding (imported here: torch is needed only to
+        generate, not to prepare prompt files or build Table 2)."""
+        from bmc.generation import DecodingSettings
+
         return DecodingSettings(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
                                 num_samples=1, seed=self.seed, stop_token_ids=tuple(stop_ids))
 

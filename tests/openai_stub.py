@@ -88,13 +88,19 @@ class StubServer:
                     return self._send(action, json.dumps({"error": {"message": message}}).encode(), headers)
                 prompt = body["messages"][0]["content"]
                 text = corrected(prompt)
+                logprobs = None
+                if body.get("logprobs"):  # an AlpacaEval-style judge: one token, "m" (output 1 better) or "M"
+                    text = "m"
+                    top = [{"token": "m", "logprob": -0.35667, "bytes": [109]},
+                           {"token": "M", "logprob": -1.20397, "bytes": [77]}]
+                    logprobs = {"content": [{"token": "m", "logprob": -0.35667, "bytes": [109], "top_logprobs": top}]}
                 usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
                          "total_tokens": len(prompt.split()) + len(text.split())}
                 if stub.report_cost:
                     usage["cost"] = 0.001
                 payload = {"id": "x", "object": "chat.completion", "model": body["model"],
                            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                        "finish_reason": "stop"}], "usage": usage}
+                                        "finish_reason": "stop", "logprobs": logprobs}], "usage": usage}
                 return self._send(200, json.dumps(payload).encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -247,3 +247,43 @@ def test_alpaca_eval_configs_carry_no_key(tmp_path, monkeypatch):
         if p.is_file():
             assert SECRET not in p.read_text(errors="replace")
     assert "alpaca_eval" in sys.modules
+
+
+def test_alpaca_eval_judges_through_the_stub_and_a_rerun_pays_nothing(tmp_path, monkeypatch, caplog):
+    """alpaca_eval itself, end to end against the local stub (its logprob judge answers "m": output 1, the
+    reference, preferred with p = 0.7); the raw win rate, as the length-controlled one needs a hub file."""
+    from bmc.judges import import_alpaca_eval, run_alpaca_eval
+
+    try:
+        import_alpaca_eval()
+    except JudgeError:
+        pytest.skip("alpaca_eval (the judge extra) is not installed")
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    ref = [{"dataset": "d", "instruction": f"Name {k} colours.", "output": f"reference {k}",
+            "generator": "gpt4_1106_preview"} for k in range(4)]
+    (tmp_path / "ref.json").write_text(json.dumps(ref))
+    outs = [dict(r, output=f"answer {k}", generator="micro-qa-sft") for k, r in enumerate(ref[:3])]
+    (tmp_path / "model_outputs.json").write_text(json.dumps(outs, indent=4))
+    cache = tmp_path / "cache"
+    with StubServer() as stub:
+        endpoint = JudgeEndpoint(stub.url, KEY_VAR)
+        judge = AlpacaEvalJudge(model="judge-x", concurrency=1)
+        first = run_alpaca_eval(tmp_path / "model_outputs.json", tmp_path / "ref.json", cache, endpoint, judge,
+                                metric="get_winrate")
+        posts = [r for r in stub.requests if r["body"] is not None]
+        assert len(posts) == 3
+        assert {r["body"]["model"] for r in posts} == {"judge-x"}
+        assert {r["authorization"] for r in posts} == {f"Bearer {SECRET}"}
+        again = run_alpaca_eval(tmp_path / "model_outputs.json", tmp_path / "ref.json", cache, endpoint, judge,
+                                metric="get_winrate")
+        assert len([r for r in stub.requests if r["body"] is not None]) == 3  # all from the annotation cache
+    # each pair: p(reference better) = 0.7, and alpaca_eval shows the two outputs in a seeded random order
+    assert first["n_total"] == 3
+    assert any(first["win_rate"] == pytest.approx(100 * (0.3 * (3 - k) + 0.7 * k) / 3, abs=1e-3) for k in range(4))
+    assert again["win_rate"] == pytest.approx(first["win_rate"]) and first["annotations_without_preference"] == 0
+    assert (cache / judge.annotator / f"annotations_seed0_configs.json").is_file()
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            assert SECRET not in p.read_text(errors="replace"), p
+    assert SECRET not in caplog.text and SECRET not in json.dumps(first)

@@ -258,16 +258,22 @@ SCORE_KEYS = ("length_controlled_winrate", "lc_standard_error", "win_rate", "sta
               "n_wins", "n_wins_base", "n_draws", "n_total", "avg_length")
 
 
+LC_METRIC = "get_length_controlled_winrate"
+
+
 def run_alpaca_eval(model_outputs: str | Path, reference_outputs: str | Path, cache_dir: str | Path,
-                    endpoint: JudgeEndpoint, judge: AlpacaEvalJudge) -> dict:
+                    endpoint: JudgeEndpoint, judge: AlpacaEvalJudge, metric: str = LC_METRIC) -> dict:
     """Judge one ``model_outputs.json`` against the reference outputs; returns the scores (LC win rate and its
-    standard error, raw win rate, counts). Annotations are cached in ``cache_dir``."""
+    standard error, raw win rate, counts). Annotations are cached in ``cache_dir``. ``metric``: alpaca_eval's
+    metric function (AlpacaEval 2's length-controlled one; ``get_winrate`` gives the raw win rate alone and
+    needs no hub file)."""
     preflight(endpoint, "AlpacaEval judge")
     import_alpaca_eval()  # before anything is paid for
     outputs = read_json(model_outputs)
     reference = reference_for(outputs, read_json(reference_outputs), str(model_outputs))
     check_same_instructions(outputs, reference, str(model_outputs))
-    length_control_data()
+    if metric == LC_METRIC:
+        length_control_data()
     name = outputs[0]["generator"]
     cache_dir = Path(cache_dir)
     client = write_client_config(cache_dir / "openai_client.yaml", endpoint)
@@ -282,11 +288,15 @@ def run_alpaca_eval(model_outputs: str | Path, reference_outputs: str | Path, ca
             model_outputs=[dict(r) for r in outputs], reference_outputs=[dict(r) for r in reference],
             annotators_config=str(config_path), name=name, output_path=str(results_dir),
             precomputed_leaderboard=None, is_return_instead_of_print=True,
-            fn_metric="get_length_controlled_winrate",
-            metric_kwargs={"save_weights_dir": str(cache_dir / "glm_weights")},
+            fn_metric=metric,
+            metric_kwargs={"save_weights_dir": str(cache_dir / "glm_weights")} if metric == LC_METRIC else None,
+            sort_by="length_controlled_winrate" if metric == LC_METRIC else "win_rate",
             max_instances=judge.max_instances, is_cache_leaderboard=False)
     row = leaderboard.loc[name]
     scores = {k: _finite(row[k]) for k in SCORE_KEYS if k in row}
+    import pandas as pd
+
+    annotations = pd.DataFrame(annotations)  # alpaca_eval returns a frame or a list of records
     failed = int(annotations["preference"].isna().sum()) if "preference" in annotations else None
     return scores | {
         "model": name, "annotator": judge.annotator, "judge_model": judge_model,

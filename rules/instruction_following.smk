@@ -166,7 +166,9 @@ rule table2:
         rows=table_rows(config, "table2"),
         setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
         notes=[
-            "AlpacaEval 2: length-controlled (LC) and raw win rate (WR, %) against GPT-4 Turbo, judged by "
+            "AlpacaEval 2: length-controlled (LC) and raw win rate (WR, %) against the prompt file's reference "
+            f"outputs ({', '.join(IF['prompt_sets']['alpaca_eval']['data_files'] or [IF['prompt_sets']['alpaca_eval']['hub_file']])}; "
+            "each judge.json names the reference generator; AlpacaEval 2's is GPT-4 Turbo), judged by "
             f"{IF['judge']['model']} ({IF['judge']['alpaca_eval']['annotator']}); Len: average characters, "
             "alpaca_eval's avg_length. Arena-Hard v0.1: win rate (%) against "
             f"{IF['judge']['arena_hard']['baseline']}, judged by {IF['judge']['model']}; Len: average tokens.",

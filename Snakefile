@@ -5,7 +5,7 @@
 #   snakemake --configfile configs/<study>.yaml # another study (a complete config file)
 #
 # Stages, one rule file each: data -> base model -> SFT -> sampling -> bridging -> preference training
-# -> evaluation -> tables.
+# -> evaluation -> analyses -> tables, figures, report.
 import os
 
 from snakemake.utils import min_version, validate
@@ -34,6 +34,7 @@ include: "rules/bridging.smk"
 include: "rules/training.smk"
 include: "rules/evaluation.smk"
 include: "rules/tables.smk"
+include: "rules/analysis.smk"  # held-out rewards (Table 4), KL curves, token rewards
 include: "rules/report.smk"
 include: "rules/sweeps.smk"  # named targets figure_delta, figure_edit_distance, sweeps (not in all)
 include: "rules/instruction_following.smk"  # Table 2, only with an instruction_following block
@@ -47,6 +48,7 @@ rule all:
         rules.table5.output,
         rules.table9.output,
         IF_ALL,  # table2 (or, without the judge's key, the answer files); empty without the block
+        analysis_targets(),
         rules.figure_table1.output,
         rules.study_config.output,
         rules.cost_table.output,

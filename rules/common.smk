@@ -4,11 +4,13 @@ import os
 from dataclasses import asdict
 
 from bmc.config import (
+    analysis_settings,
     bridge_settings,
     bridged_set,
     bridged_set_names,
     check_study,
     editor_spec,
+    kl_logged,
     method_bridged_set,
     uses_nltk_stopwords,
     prompt_template_path,
@@ -42,7 +44,6 @@ def bridge_resources():
     res = job_resources(config, "bridge_pairs")
     gpus = res["gpu"]
     return {**res, "gpu": lambda wc: gpus if editor_spec(config, wc.bset)["kind"] in ("transformers", "vllm") else 0}
-
 
 check_study(config)
 
@@ -109,11 +110,19 @@ def bridged_pairs(wildcards):
     return f"{RESULTS}/pairs/{wildcards.task}/bridged/{bset}.jsonl"
 
 
-def preference_inputs(wildcards):
-    inputs = {"sft": f"{RESULTS}/models/sft/{wildcards.task}", "pairs": bridged_pairs(wildcards)}
-    if uses_nltk_stopwords(config, wildcards.task, wildcards.method):
+def training_inputs(task, method, pairs):
+    """Inputs of a preference training job: the task's SFT model, its pair file, the NLTK stopword list if
+    the method uses it, and the held-out chosen responses if it logs the KL curve."""
+    inputs = {"sft": f"{RESULTS}/models/sft/{task}", "pairs": pairs}
+    if uses_nltk_stopwords(config, task, method):
         inputs["stopwords"] = rules.nltk_stopwords.output[0]
+    if kl_logged(config, task, method):
+        inputs["heldout_chosen"] = f"{RESULTS}/heldout/{task}/chosen.jsonl"
     return inputs
+
+
+def preference_inputs(wildcards):
+    return training_inputs(wildcards.task, wildcards.method, bridged_pairs(wildcards))
 
 
 def model_dir(wildcards):

@@ -12,14 +12,10 @@ SPLIT_DIR = f"{RESULTS}/sweeps/edit_distance"
 
 
 def sweep_training_inputs(pairs):
-    """Inputs of a sweep training job: the task's SFT model, a pair file, and the NLTK list if used."""
+    """Inputs of a sweep training job (:func:`training_inputs` with the sweep's pair file)."""
 
     def inputs(wildcards):
-        method = getattr(wildcards, "method", DELTA["method"])
-        out = {"sft": f"{RESULTS}/models/sft/{wildcards.task}", "pairs": pairs(wildcards)}
-        if uses_nltk_stopwords(config, wildcards.task, method):
-            out["stopwords"] = rules.nltk_stopwords.output[0]
-        return out
+        return training_inputs(wildcards.task, getattr(wildcards, "method", DELTA["method"]), pairs(wildcards))
 
     return inputs
 

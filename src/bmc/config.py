@@ -63,6 +63,7 @@ def check_study(config: dict) -> None:
     if "SFT" in labels or len(set(labels)) != len(labels):
         raise ConfigError(f"methods: labels must be unique and not 'SFT', got {labels}")
     check_editors(config)
+    analysis_settings(config)
 
 
 def task_sizes(config: dict, task: str) -> TaskSizes:
@@ -294,3 +295,32 @@ def edit_distance_sweep(config: dict) -> dict:
         raise ConfigError(f"sweeps.edit_distance.unit: {s['unit']!r} is not one of {UNITS}")
     _sweep_tasks(config, s, "sweeps.edit_distance")
     return s
+
+
+# ----------------------------------------------------------------------------------------------- analyses
+ANALYSIS_DEFAULTS = {"heldout_questions": 200, "kl_examples": 64, "batch_size": 16}
+TOKEN_REWARDS_DEFAULTS = {"methods": ["dpo", "dpo_bmc"], "example": 0, "max_tokens": 48}
+
+
+def analysis_settings(config: dict) -> dict:
+    """``analysis`` resolved: heldout_questions, kl_examples, seed, batch_size and token_rewards (methods,
+    example, max_tokens). Without the block the defaults apply; the token-reward methods then narrow to the
+    ones the study has, while methods named in the block must exist."""
+    given = config.get("analysis") or {}
+    s = ANALYSIS_DEFAULTS | {"seed": config["seed"]} | {k: v for k, v in given.items() if k != "token_rewards"}
+    tr = TOKEN_REWARDS_DEFAULTS | given.get("token_rewards", {})
+    methods = config["methods"]
+    if "methods" in given.get("token_rewards", {}):
+        bad = [m for m in tr["methods"] if m not in methods]
+        if bad:
+            raise ConfigError(f"analysis.token_rewards.methods: {bad} are not methods of the study "
+                              f"(have {list(methods)})")
+    else:
+        tr["methods"] = [m for m in tr["methods"] if m in methods]
+    return s | {"token_rewards": tr}
+
+
+def kl_logged(config: dict, task: str, method: str) -> bool:
+    """Whether a method's training run logs held-out KL (``kl_every_steps`` > 0), so it needs the held-out
+    chosen responses as an input."""
+    return _preference_values(config, task, method).get("kl_every_steps", 0) > 0

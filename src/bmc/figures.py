@@ -187,3 +187,85 @@ def edit_distance_figure(frame: pd.DataFrame, paper: pd.DataFrame | None, task_l
     fig.suptitle("Edit-distance splits: pairs sorted by normalised edit distance of (y_w, y_l), "
                  "one model per split and method (paper Figure 5)", fontsize=11)
     _save_all(fig, out_paths)
+
+
+# ------------------------------------------------------------------------------------- analyses (KL, token rewards)
+def kl_figure(frame: pd.DataFrame, task_labels: dict, study: str, out_paths) -> None:
+    """KL(π_ref ‖ π_θ) per token on held-out chosen responses against the optimizer step, one line per method,
+    one panel per task (:func:`bmc.rewards.kl_frame`); the paper's values at the end of training (read from
+    its Figure 4, IF setup) in the caption line."""
+    tasks = list(dict.fromkeys(frame["task"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.0), constrained_layout=True,
+                             squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        part = frame[frame["task"] == task]
+        for i, (method, rows) in enumerate(part.groupby("method", sort=False)):
+            rows = rows.sort_values("step")
+            ax.plot(rows["step"], rows["kl"], "o-", ms=3, color=_method_color(method, i),
+                    label=f"{method}: {rows['kl'].iloc[-1]:.3g} at step {rows['step'].iloc[-1]}")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("KL(π_ref ‖ π_θ) per token, held-out y_w (nats)")
+        ax.set_title(f"{task_labels.get(task, task)}: this run ({study} study)", fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
+        ax.grid(alpha=0.3)
+    fig.suptitle("KL from the reference on held-out chosen responses during training (paper Figure 4)\n"
+                 "paper, IF setup at ~step 450: DPO-BC 0.39 > DPO-BMC 0.30 > DPO 0.17 > DPO-MC 0.09", fontsize=10)
+    save_figure(fig, out_paths)
+
+
+def _token_rows(tokens: list[str], per_row: int) -> list[list[int]]:
+    return [list(range(i, min(i + per_row, len(tokens)))) for i in range(0, len(tokens), per_row)]
+
+
+def token_rewards_figure(data: dict, task_label: str, max_tokens: int, study: str, out_paths,
+                         per_row: int = 16) -> None:
+    """Heat map of per-token rewards β·log(π_θ/π_ref) of one held-out pair (:mod:`scripts.token_rewards`): one
+    block per method and response (y_w, y_l), each token a cell coloured by its reward on one diverging scale
+    centred at 0 shared by all blocks, the token's text in the cell and the reward under it."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    blocks = []
+    for m in data["methods"].values():
+        for side, name in (("chosen", "y_w (chosen)"), ("rejected", "y_l (rejected)")):
+            tokens, rewards = m[side]["tokens"][:max_tokens], m[side]["rewards"][:max_tokens]
+            cut = len(m[side]["tokens"]) - len(tokens)
+            blocks.append((f"{m['label']}: {name}" + (f" (first {max_tokens} tokens, {cut} more)" if cut else ""),
+                           tokens, rewards, sum(m[side]["rewards"])))
+    values = np.array([r for _, _, rs, _ in blocks for r in rs] or [0.0])
+    bound = float(np.max(np.abs(values))) or 1.0
+    exponent = int(np.floor(np.log10(bound)))
+    scale = 10.0 ** -exponent if exponent < -1 else 1.0  # cell labels in units of 10^exponent when tiny
+    unit = f" (cells ×10^{exponent})" if scale != 1.0 else ""
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
+    cmap = plt.get_cmap("RdBu_r")
+    n_rows = sum(len(_token_rows(t, per_row)) for _, t, _, _ in blocks)
+    fig = plt.figure(figsize=(per_row * 0.78 + 1.2, 0.62 * n_rows + 0.55 * len(blocks) + 1.6))
+    ax = fig.add_axes([0.01, 0.13, 0.98, 0.79])
+    ax.set_axis_off()
+    total = n_rows * 1.0 + len(blocks) * 0.9
+    ax.set_xlim(0, per_row)
+    ax.set_ylim(total, 0)
+    y = 0.0
+    for title, tokens, rewards, seq_reward in blocks:
+        ax.text(0, y + 0.55, f"{title}: sequence reward {seq_reward:+.3g}", fontsize=9, weight="bold", va="bottom")
+        y += 0.9
+        for row in _token_rows(tokens, per_row):
+            for j, k in enumerate(row):
+                shade = float(norm(rewards[k]))
+                ax.add_patch(plt.Rectangle((j + 0.03, y + 0.05), 0.94, 0.9, color=cmap(shade), lw=0))
+                ink = "white" if abs(shade - 0.5) > 0.32 else "black"
+                text = tokens[k].replace("\n", "⏎").replace("$", r"\$") or "∅"
+                ax.text(j + 0.5, y + 0.38, text, ha="center", va="center", fontsize=7, family="monospace",
+                        clip_on=True, color=ink)
+                ax.text(j + 0.5, y + 0.78, f"{rewards[k] * scale:+.2f}", ha="center", va="center", fontsize=5.5,
+                        color=ink)
+            y += 1.0
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    cax = fig.add_axes([0.25, 0.085, 0.5, 0.018])
+    fig.colorbar(sm, cax=cax, orientation="horizontal").set_label(f"token reward β·log(π_θ/π_ref){unit}",
+                                                                  fontsize=8)
+    problem = " ".join(data["problem"].split())
+    fig.suptitle(f"Token-level rewards, {task_label}, held-out pair {data['row']} (this run, {study} study; "
+                 f"paper Figure 6)\n{problem[:110]}{'…' if len(problem) > 110 else ''}", fontsize=9)
+    save_figure(fig, out_paths)

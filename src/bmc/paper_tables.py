@@ -105,7 +105,7 @@ def wide(frame: pd.DataFrame, value: str) -> pd.DataFrame:
 def _fmt(value: float, column: str, signed: bool = False) -> str:
     if pd.isna(value):
         return MISSING_MD
-    digits = 0 if column.endswith("Len") else 2 if "margin" in column else 1
+    digits = 0 if column.endswith("Len") else 3 if "margin" in column else 1
     return f"{value:{'+' if signed else ''}.{digits}f}"
 
 
@@ -205,8 +205,9 @@ def table_rows(config: dict, table: str) -> dict[str, str]:
                 if s["editor"] == config["bridging"]["editor"] and label not in rows.values():
                     rows[name] = label
         return rows
-    if table == "table4":
-        return {name: m["label"] for name, m in methods.items() if _on_main_set(m)}
+    if table == "table4":  # β·log(π_θ/π_ref) is the implicit reward of the DPO loss: its family only
+        return {name: m["label"] for name, m in methods.items()
+                if _on_main_set(m) and m.get("loss", "sigmoid") == "sigmoid"}
     if table == "table5":
         paper_rows = set(load_paper("table5")["row"])
         rows = {"sft": "SFT"}
@@ -253,4 +254,18 @@ def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str]], rows: dic
             for name, ts in summary["test_sets"].items():
                 cells.append(Cell(rows[model], setups[task], name, ts["accuracy"], source))
         cells.append(Cell(rows[model], setups[task], "Avg", summary["average"], source))
+    return cells
+
+
+def reward_cells(summaries: dict[tuple[str, str], tuple[dict, str]], rows: dict[str, str],
+                 setups: dict[str, str]) -> list[Cell]:
+    """Table 4 cells from reward summaries (:func:`bmc.rewards.reward_summary` files): the mean reward margin
+    and the reward accuracy in % (the paper's columns, ``paper_results.csv``)."""
+    cells = []
+    for (task, model), (summary, path) in summaries.items():
+        if model not in rows:
+            continue
+        source = f"rule reward_analysis: {path}"
+        cells.append(Cell(rows[model], setups[task], "reward margin", summary["margin_mean"], source))
+        cells.append(Cell(rows[model], setups[task], "reward accuracy", 100 * summary["accuracy"], source))
     return cells

@@ -27,6 +27,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 from transformers import TrainerCallback
 from trl.data_utils import common_prefix_length
@@ -259,3 +260,27 @@ def token_rewards(policy, reference, tokenizer, pair: dict, chosen_key: str, rej
                  pad_token_id=pad_id(tokenizer))
     return {"chosen": {"token_ids": c.token_ids, "rewards": c.token_rewards(beta).tolist()},
             "rejected": {"token_ids": r.token_ids, "rewards": r.token_rewards(beta).tolist()}}
+
+
+def kl_frame(runs: list[dict]) -> pd.DataFrame:
+    """One line per logged KL record of each training run (``result.heldout_kl`` of its run_info.json): task,
+    method, step, kl (per token), kl_sequence and the model folder. ``runs``: ``{task, method, run_info, model}``. A run without KL records fails naming
+    its model folder (its training had ``kl_every_steps`` 0)."""
+    lines = []
+    for run in runs:
+        history = kl_history(run["run_info"].get("result", {}).get("heldout_kl", []))
+        if not history:
+            raise ValueError(f"{run['model']}/run_info.json: no held-out KL records (train with "
+                             "preference.kl_every_steps > 0)")
+        lines += [{"task": run["task"], "method": run["method"], **h, "model": run["model"]} for h in history]
+    return pd.DataFrame(lines, columns=["task", "method", "step", "kl", "kl_sequence", "model"])
+
+
+def token_texts(tokenizer, token_ids: list[int]) -> list[str]:
+    """Each token's text for display: the decoded piece, or the tokenizer's own spelling of the token where the
+    piece alone is not valid text (a byte-level token holding part of a multi-byte character)."""
+    out = []
+    for t in token_ids:
+        text = tokenizer.decode([t])
+        out.append(text if "\ufffd" not in text else tokenizer.convert_ids_to_tokens(t))
+    return out

@@ -1,0 +1,180 @@
+# Analyses of the trained policies on held-out data built from the test questions (settings: the config's
+# `analysis` block): the reward margin and accuracy of Table 4 (paper §3.7), the KL curve of Figure 4 (logged
+# during training when preference.kl_every_steps > 0) and the token-level reward heat map of Figure 6.
+ANALYSIS = analysis_settings(config)
+TOKEN_REWARDS = ANALYSIS["token_rewards"]
+TABLE4_METHODS = list(table_rows(config, "table4"))
+HELDOUT = f"{RESULTS}/heldout"
+ANALYSIS_DIR = f"{RESULTS}/analysis"
+
+
+rule heldout_chosen:
+    input:
+        test=f"{RESULTS}/data/{{task}}/test.jsonl",
+    output:
+        f"{HELDOUT}/{{task}}/chosen.jsonl",
+    log:
+        logfile("heldout_chosen"),
+    params:
+        examples=ANALYSIS["kl_examples"],
+        seed=ANALYSIS["seed"],
+        style=lambda wc: config["tasks"][wc.task]["prompt_style"],
+    resources:
+        **rule_resources("heldout_chosen"),
+    conda:
+        "../envs/training.yaml"
+    script:
+        "../scripts/heldout_chosen.py"
+
+
+rule heldout_pairs:
+    input:
+        model=f"{RESULTS}/models/sft/{{task}}",
+        test=f"{RESULTS}/data/{{task}}/test.jsonl",
+    output:
+        pairs=f"{HELDOUT}/{{task}}/pairs.jsonl",
+        stats=f"{HELDOUT}/{{task}}/pairs_stats.json",
+    log:
+        logfile("heldout_pairs"),
+    benchmark:
+        benchfile("heldout_pairs")
+    threads: config["threads"]
+    params:
+        settings=asdict(sampling_settings(config)),
+        batch_size=config["sampling"]["batch_size"],
+        style=lambda wc: config["tasks"][wc.task]["prompt_style"],
+        questions=ANALYSIS["heldout_questions"],
+        seed=ANALYSIS["seed"],
+    resources:
+        **rule_resources("heldout_pairs"),
+    conda:
+        "../envs/inference.yaml"
+    script:
+        "../scripts/heldout_pairs.py"
+
+
+rule reward_analysis:
+    input:
+        model=f"{RESULTS}/models/{{method}}/{{task}}",
+        sft=f"{RESULTS}/models/sft/{{task}}",
+        pairs=rules.heldout_pairs.output.pairs,
+    output:
+        rows=f"{ANALYSIS_DIR}/{{task}}/{{method}}/rewards.jsonl",
+        summary=f"{ANALYSIS_DIR}/{{task}}/{{method}}/rewards.json",
+    log:
+        logfile("reward_analysis", "{task}/{method}"),
+    benchmark:
+        benchfile("reward_analysis", "{task}/{method}")
+    threads: config["threads"]
+    params:
+        beta=lambda wc: preference_settings(config, wc.task, wc.method).beta,
+        max_length=lambda wc: preference_settings(config, wc.task, wc.method).max_length,
+        batch_size=ANALYSIS["batch_size"],
+    resources:
+        **rule_resources("reward_analysis"),
+    conda:
+        "../envs/training.yaml"
+    script:
+        "../scripts/reward_analysis.py"
+
+
+rule table4:
+    input:
+        scores=[f"{ANALYSIS_DIR}/{t}/{m}/rewards.json" for t, m in score_keys("table4")],
+    output:
+        **table_outputs("table4"),
+    log:
+        logfile("table4", "table4"),
+    benchmark:
+        benchfile("table4", "table4")
+    params:
+        **table_params("table4"),
+        cells="rewards",
+    resources:
+        **rule_resources("table4"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/make_table.py"
+
+
+rule token_rewards:
+    input:
+        models=[f"{RESULTS}/models/{m}/{{task}}" for m in TOKEN_REWARDS["methods"]],
+        sft=f"{RESULTS}/models/sft/{{task}}",
+        pairs=rules.heldout_pairs.output.pairs,
+    output:
+        f"{ANALYSIS_DIR}/{{task}}/token_rewards.json",
+    log:
+        logfile("token_rewards"),
+    params:
+        methods=TOKEN_REWARDS["methods"],
+        labels={m: c["label"] for m, c in config["methods"].items()},
+        betas=lambda wc: {m: preference_settings(config, wc.task, m).beta for m in TOKEN_REWARDS["methods"]},
+        max_length=lambda wc: preference_settings(config, wc.task).max_length,
+        example=TOKEN_REWARDS["example"],
+    resources:
+        **rule_resources("token_rewards"),
+    conda:
+        "../envs/training.yaml"
+    script:
+        "../scripts/token_rewards.py"
+
+
+rule figure_token_rewards:
+    input:
+        expand(rules.token_rewards.output, task=TASKS),
+    output:
+        png=report(expand(f"{RESULTS}/figures/token_rewards_{{task}}.png", task=TASKS),
+                   caption="../report/figure_token_rewards.rst", category="Figures",
+                   labels={"figure": "token rewards (Figure 6)", "format": "PNG"}),
+        pdf=expand(f"{RESULTS}/figures/token_rewards_{{task}}.pdf", task=TASKS),
+    log:
+        logfile("figure_token_rewards", "figure_token_rewards"),
+    params:
+        tasks=TASKS,
+        task_labels={t: c["label"] for t, c in config["tasks"].items()},
+        max_tokens=TOKEN_REWARDS["max_tokens"],
+        study=STUDY,
+    resources:
+        **rule_resources("figure_token_rewards"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/figure_token_rewards.py"
+
+
+KL_KEYS = [(t, m) for t in TASKS for m in TABLE4_METHODS if kl_logged(config, t, m)]
+
+
+rule figure_kl:
+    input:
+        models=[f"{RESULTS}/models/{m}/{t}" for t, m in KL_KEYS],
+    output:
+        csv=f"{ANALYSIS_DIR}/kl.csv",
+        png=report(f"{RESULTS}/figures/kl.png", caption="../report/figure_kl.rst", category="Figures",
+                   labels={"figure": "KL curves (Figure 4)", "format": "PNG"}),
+        pdf=f"{RESULTS}/figures/kl.pdf",
+    log:
+        logfile("figure_kl", "figure_kl"),
+    params:
+        runs=KL_KEYS,
+        labels={m: c["label"] for m, c in config["methods"].items()},
+        task_labels={t: c["label"] for t, c in config["tasks"].items()},
+        study=STUDY,
+    resources:
+        **rule_resources("figure_kl"),
+    conda:
+        "../envs/training.yaml"
+    script:
+        "../scripts/figure_kl.py"
+
+
+def analysis_targets():
+    """What `all` builds of the analyses: Table 4, and each figure the study has data for."""
+    out = [*rules.table4.output]
+    if TOKEN_REWARDS["methods"]:
+        out += rules.figure_token_rewards.output.png
+    if KL_KEYS:
+        out += rules.figure_kl.output
+    return out

@@ -36,7 +36,18 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS):
         for m in ["sft", *methods]:
             out[f"{r}/eval/{t}/{m}/predictions.jsonl"] = "evaluate"
             out[f"{r}/eval/{t}/{m}/scores.json"] = "evaluate"
-    for table in ("table1", "table3", "table5", "table9"):
+    dpo_family = [m for m in methods if m in METHODS]  # Table 4 rows: the DPO loss on the main bridged set
+    for t in TASKS:
+        out |= {f"{r}/heldout/{t}/chosen.jsonl": "heldout_chosen", f"{r}/heldout/{t}/pairs.jsonl": "heldout_pairs",
+                f"{r}/heldout/{t}/pairs_stats.json": "heldout_pairs",
+                f"{r}/analysis/{t}/token_rewards.json": "token_rewards",
+                f"{r}/figures/token_rewards_{t}.png": "figure_token_rewards",
+                f"{r}/figures/token_rewards_{t}.pdf": "figure_token_rewards"}
+        for m in dpo_family:
+            out |= {f"{r}/analysis/{t}/{m}/rewards.json": "reward_analysis",
+                    f"{r}/analysis/{t}/{m}/rewards.jsonl": "reward_analysis"}
+    out |= {f"{r}/analysis/kl.csv": "figure_kl", f"{r}/figures/kl.png": "figure_kl", f"{r}/figures/kl.pdf": "figure_kl"}
+    for table in ("table1", "table3", "table4", "table5", "table9"):
         for ext in ("csv", "md", "tex"):
             out[f"{r}/tables/{table}.{ext}"] = table
     out |= {f"{r}/figures/table1.png": "figure_table1", f"{r}/figures/table1.pdf": "figure_table1",
@@ -58,7 +69,13 @@ def test_rules_are_the_stages():
     assert rule_names(REPO) == {"all", "synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base",
                                 "train_sft", "sample_losing", "bridge_pairs", "train_preference", "evaluate",
                                 "table1", "nltk_stopwords", "prepare_test_set", "table3", "table5", "table9",
-                                "figure_table1", "study_config", "cost_table",
+                                "figure_table1", "study_config", "cost_table", "table4",
+                                # analyses on held-out data (Table 4, Figures 4 and 6)
+                                "heldout_chosen", "heldout_pairs", "reward_analysis", "token_rewards",
+                                "figure_token_rewards", "figure_kl",
+                                # instruction following (Table 2), only with an instruction_following block
+                                "prepare_prompt_set", "generate_alpaca_eval", "generate_arena_hard",
+                                "judge_alpaca_eval", "judge_arena_hard", "table2",
                                 # sweeps (named targets, not in all)
                                 "train_delta", "evaluate_delta", "figure_delta", "split_pairs", "train_split",
                                 "evaluate_split", "figure_edit_distance", "sweeps"}
@@ -79,8 +96,10 @@ def test_nltk_stopwords_come_from_their_rule(tmp_path):
 
 def test_one_model_plans_only_its_upstream(tmp_path):
     planned = plan(tmp_path, [TINY], targets=("results/tiny/models/dpo_bmc/qa",))
-    assert sorted(set(planned.values())) == ["bridge_pairs", "pretrain_base", "pretraining_corpus", "sample_losing",
-                                             "synthetic_task", "train_preference", "train_sft", "train_tokenizer"]
+    # heldout_chosen: the held-out gold responses the KL curve is logged on during training (no model needed)
+    assert sorted(set(planned.values())) == ["bridge_pairs", "heldout_chosen", "pretrain_base", "pretraining_corpus",
+                                             "sample_losing", "synthetic_task", "train_preference", "train_sft",
+                                             "train_tokenizer"]
     assert [f for f, r in planned.items() if r == "train_preference"] == ["results/tiny/models/dpo_bmc/qa"]
     assert "results/tiny/models/sft/math" not in planned
 

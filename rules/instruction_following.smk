@@ -152,7 +152,7 @@ rule judge_arena_hard:
 
 rule table2:
     input:
-        results=[if_judge_file(b, t, m) for b, t, m in IF_JOBS],
+        scores=[if_judge_file(b, t, m) for b, t, m in IF_JOBS],
     output:
         **table_outputs("table2"),
     log:
@@ -162,7 +162,8 @@ rule table2:
     params:
         table="table2",
         study=STUDY,
-        result_keys=IF_JOBS,
+        score_keys=IF_JOBS,
+        cells="judges",
         rows=table_rows(config, "table2"),
         setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
         notes=[
@@ -181,4 +182,4 @@ rule table2:
     conda:
         "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
     script:
-        "../scripts/make_table2.py"
+        "../scripts/make_table.py"

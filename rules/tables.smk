@@ -12,9 +12,12 @@ def score_keys(table):
 
 def table_outputs(table):
     caption = "../report/table.rst"
+    labels = {"table": TABLES[table].split(":")[0]}
     return {
+        "html": report(f"{RESULTS}/tables/{table}.html", caption=caption, category="Tables", subcategory=table,
+                       labels=labels | {"format": "HTML"}),
         "csv": report(f"{RESULTS}/tables/{table}.csv", caption=caption, category="Tables", subcategory=table,
-                      labels={"table": TABLES[table].split(":")[0], "format": "CSV"}),
+                      labels=labels | {"format": "CSV"}),
         "md": f"{RESULTS}/tables/{table}.md",
         "tex": f"{RESULTS}/tables/{table}.tex",
     }

@@ -52,3 +52,14 @@ def model_dir(tmp_path_factory, tokenizer):
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def micro_study(tmp_path_factory):
+    """A working folder in which the micro study (configs/micro.yaml) has run to the end, shared by the
+    end-to-end tests (the study, its report, the sweeps on top of it)."""
+    from workflow_api import run
+
+    workdir = tmp_path_factory.mktemp("micro")
+    run(workdir, [REPO / "configs" / "micro.yaml"])
+    return workdir

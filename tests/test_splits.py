@@ -294,7 +294,8 @@ def test_tiny_plans_both_sweeps(tmp_path):
 
 
 @pytest.mark.slow
-def test_micro_sweeps_end_to_end(tmp_path):
+def test_micro_sweeps_end_to_end(micro_study):
+    tmp_path = micro_study  # the sweeps reuse the study's models where they can (QA's own delta)
     run(tmp_path, [MICRO], targets=("sweeps",))
     r = tmp_path / "results" / "micro" / "sweeps"
     delta = pd.read_csv(r / "delta" / "delta.csv")

@@ -48,7 +48,7 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS):
                     f"{r}/analysis/{t}/{m}/rewards.jsonl": "reward_analysis"}
     out |= {f"{r}/analysis/kl.csv": "figure_kl", f"{r}/figures/kl.png": "figure_kl", f"{r}/figures/kl.pdf": "figure_kl"}
     for table in ("table1", "table3", "table4", "table5", "table9"):
-        for ext in ("csv", "md", "tex"):
+        for ext in ("csv", "md", "tex", "html"):
             out[f"{r}/tables/{table}.{ext}"] = table
     out |= {f"{r}/figures/table1.png": "figure_table1", f"{r}/figures/table1.pdf": "figure_table1",
             f"{r}/run/config.yaml": "study_config", f"{r}/tables/cost.csv": "cost_table",
@@ -134,14 +134,19 @@ MICRO_METHODS = [*METHODS, "dpo_bmc_degraded", "ipo_bmc", "kto", "orpo_bmc", "rd
 
 
 @pytest.mark.slow
-def test_micro_study_end_to_end(tmp_path):
-    run(tmp_path, [MICRO])
+def test_micro_study_end_to_end(micro_study):
+    tmp_path = micro_study
     r = tmp_path / "results" / "micro"
     for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded")):
         assert (tmp_path / f).exists(), f
-    table = pd.read_csv(r / "tables" / "table1.csv", index_col="method")
-    assert list(table.index) == ["SFT", "DPO", "DPO-BC", "DPO-MC", "DPO-BMC", "DPO-BMC (y_w->y~_l half)", "IPO-BMC",
-                                 "KTO", "ORPO-BMC", "R-DPO-BMC", "SimPO-BMC", "TDPO", "FIGA"]
+    table = pd.read_csv(r / "tables" / "table1.csv")
+    ours = table[table["ours"].notna()]
+    assert list(dict.fromkeys(ours["row"])) == ["SFT", "FIGA", "KTO", "TDPO", "DPO", "DPO-BMC", "DPO-BC", "DPO-MC",
+                                                "IPO-BMC", "ORPO-BMC", "R-DPO-BMC", "SimPO-BMC"]
+    avg = table[table["column"] == "Avg"].set_index(["row", "setup"])
+    assert avg.loc[("DPO-BMC", "QA"), "paper"] == 65.1
+    assert avg.loc[("DPO-BMC", "QA"), "source"] == "rule evaluate: results/micro/eval/qa/dpo_bmc/scores.json"
+    assert avg.loc[[(m, s) for m in ours["row"].unique() for s in ("QA", "Math")], "ours"].notna().all()
     for method, loss in [("kto", "kto"), ("tdpo", "tdpo"), ("rdpo_bmc", "rdpo")]:
         info = json.loads((r / "models" / method / "math" / "run_info.json").read_text())["result"]
         assert info["loss"] == loss and info["steps"] > 0
@@ -151,15 +156,21 @@ def test_micro_study_end_to_end(tmp_path):
     half = json.loads((r / "pairs" / "qa" / "bridged" / "half_degraded_stats.json").read_text())
     assert half["direction"] == "degrade_winning_with_reference" and half["fraction"] == 0.5
     assert half["pairs_sent_to_editor"] == round(half["pairs_in"] / 2)
-    assert table[["QA Avg", "Math Avg"]].notna().all().all()
-    assert table.loc["DPO-BMC", "paper QA Avg"] == 65.1
     md = (r / "tables" / "table1.md").read_text()
-    assert "## Paper, Table 1 (Llama-2-7B-base; not this run)" in md
-    assert (r / "tables" / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "## Paper (Jiang et al., ICLR 2025; not this run)" in md
+    assert (r / "figures" / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     info = json.loads((r / "models" / "dpo_bmc" / "qa" / "run_info.json").read_text())
     assert info["result"]["bmc_delta"] == 3.0 and info["result"]["reference_weights"] == "reference"
     assert json.loads((r / "models" / "dpo_bc" / "qa" / "run_info.json").read_text())["result"]["bmc_delta"] == 0.0
-    for rule in ("train_sft", "train_preference", "evaluate"):
+    # the analyses: KL logged during training from step 0, rewards on every held-out pair
+    kl = info["result"]["heldout_kl"]
+    assert kl[0]["step"] == 0 and kl[0]["heldout_kl"] == 0 and kl[-1]["step"] == info["result"]["steps"]
+    rewards = json.loads((r / "analysis" / "qa" / "dpo_bmc" / "rewards.json").read_text())
+    held = sum(1 for _ in (r / "heldout" / "qa" / "pairs.jsonl").open())
+    assert rewards["n"] == held > 0 and 0 <= rewards["accuracy"] <= 1
+    t4 = pd.read_csv(r / "tables" / "table4.csv").set_index(["row", "setup", "column"])
+    assert t4.loc[("DPO-BMC", "QA", "reward accuracy"), "ours"] == pytest.approx(100 * rewards["accuracy"])
+    for rule in ("train_sft", "train_preference", "evaluate", "reward_analysis"):
         assert any((r / "benchmarks" / rule).rglob("*.tsv")), rule
         assert any((r / "logs" / rule).rglob("*.log")), rule
     # a second run has nothing to do

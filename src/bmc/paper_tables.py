@@ -9,6 +9,7 @@ Which of the study's models stands for which row of each paper table is decided 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from importlib import resources
 from io import StringIO
 
@@ -139,6 +140,47 @@ def to_markdown(table: str, frame: pd.DataFrame, study: str, notes: list[str] = 
         parts += [f"- Paper, {r.row} {r.setup} {r.column}: {r.paper_note}" for r in paper_notes.itertuples()]
         parts.append("")
     return "\n".join(parts)
+
+
+_HTML_STYLE = """body{font-family:system-ui,sans-serif;margin:1.2em;color:#222}
+table{border-collapse:collapse;margin:0.4em 0 1.4em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}td.missing{color:#aaa;text-align:center}
+caption{text-align:left;font-weight:bold;padding:4px 0}li{margin:2px 0}"""
+
+
+def _html_table(w: pd.DataFrame, caption: str, signed: bool = False) -> str:
+    head = "".join(f"<th>{escape(f'{s} {c}')}</th>" for s, c in w.columns)
+    lines = [f"<table><caption>{escape(caption)}</caption><tr><th></th>{head}</tr>"]
+    for row, values in w.iterrows():
+        cells = "".join(f'<td class="missing">{MISSING_MD}</td>' if pd.isna(v) else f"<td>{_fmt(v, c, signed)}</td>"
+                        for (_, c), v in values.items())
+        lines.append(f"<tr><td>{escape(str(row))}</td>{cells}</tr>")
+    return "\n".join([*lines, "</table>"])
+
+
+def to_html(table: str, frame: pd.DataFrame, study: str, notes: list[str] = ()) -> str:
+    """A self-contained page (for the HTML report): the blocks of :func:`to_markdown` as HTML tables."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(TABLES[table])}</title>",
+             f"<style>{_HTML_STYLE}</style></head><body><h2>{escape(TABLES[table])}</h2>"]
+    if frame["ours"].notna().sum() == 0:
+        parts.append(f"<p><em>This {escape(study)} study produced none of this table's cells (see the notes).</em></p>")
+    parts += [_html_table(wide(frame, "ours"), f"This run ({study} study)"),
+              _html_table(wide(frame, "paper"), "Paper (Jiang et al., ICLR 2025; not this run)"),
+              _html_table(wide(frame, "diff"), "Difference: this run − paper", signed=True),
+              f"<p>Missing cells ({MISSING_MD}) are missing on one side; none is filled.</p>"]
+    sources = frame.loc[frame["source"] != "", ["row", "setup", "source"]].drop_duplicates()
+    if len(sources):
+        parts.append("<h3>Where each number comes from</h3><ul>")
+        parts += [f"<li>{escape(f'{r.row}, {r.setup}: {r.source}')}</li>" for r in sources.itertuples()]
+        parts.append("</ul>")
+    paper_notes = frame.loc[frame["paper_note"] != "", ["row", "setup", "column", "paper_note"]].drop_duplicates()
+    if len(notes) or len(paper_notes):
+        parts.append("<h3>Notes</h3><ul>")
+        parts += [f"<li>{escape(n)}</li>" for n in notes]
+        parts += [f"<li>{escape(f'Paper, {r.row} {r.setup} {r.column}: {r.paper_note}')}</li>"
+                  for r in paper_notes.itertuples()]
+        parts.append("</ul>")
+    return "\n".join([*parts, "</body></html>", ""])
 
 
 def _tex(text: str) -> str:

@@ -69,6 +69,7 @@ CONF
 
 up() {
   install_packages
+  down                                              # daemons an earlier run left (by their PID files)
   write_config
   [ -s /etc/munge/munge.key ] || { mungekey --create; chown munge:munge /etc/munge/munge.key; }
   install -d -o munge -g munge -m 755 /run/munge

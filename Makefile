@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+report: $(STAMP)
+	$(BIN)/snakemake --report report.html
+	@echo "report: report.html (one self-contained page)"
+
 rulegraph: $(STAMP)
 	$(BIN)/snakemake --rulegraph
 

@@ -169,7 +169,7 @@ def test_micro_study_end_to_end(micro_study):
     held = sum(1 for _ in (r / "heldout" / "qa" / "pairs.jsonl").open())
     assert rewards["n"] == held > 0 and 0 <= rewards["accuracy"] <= 1
     t4 = pd.read_csv(r / "tables" / "table4.csv").set_index(["row", "setup", "column"])
-    assert t4.loc[("DPO-BMC", "QA", "reward accuracy"), "ours"] == pytest.approx(100 * rewards["accuracy"])
+    assert t4.loc[("DPO-BMC", "QA", "reward accuracy"), "ours"] == pytest.approx(100 * rewards["accuracy"], abs=0.01)
     for rule in ("train_sft", "train_preference", "evaluate", "reward_analysis"):
         assert any((r / "benchmarks" / rule).rglob("*.tsv")), rule
         assert any((r / "logs" / rule).rglob("*.log")), rule

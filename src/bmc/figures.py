@@ -68,13 +68,6 @@ def _method_color(label: str, i: int) -> str:
     return METHOD_COLORS.get(label, plt.get_cmap("tab10")(i % 10))
 
 
-def _save_all(fig, out_paths) -> None:
-    for out_path in map(Path, out_paths):
-        with atomic_path(out_path) as tmp:
-            fig.savefig(tmp, format=out_path.suffix.lstrip(".") or "png", dpi=150)
-    plt.close(fig)
-
-
 def _pad_ylim(ax, values, pad_frac=0.12, min_span=1.0) -> None:
     values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
     if values.size:
@@ -126,7 +119,7 @@ def delta_figure(frame: pd.DataFrame, paper: pd.DataFrame | None, own_delta: dic
         ax.legend(fontsize=8, loc="lower right", frameon=False)
         ax.grid(alpha=0.3)
     fig.suptitle("δ sweep: DPO-BMC's score against the clamp δ (paper Figure 3/4)", fontsize=11)
-    _save_all(fig, out_paths)
+    save_figure(fig, out_paths)
 
 
 def _split_ticks(ax, splits, first, second=None) -> None:
@@ -186,7 +179,7 @@ def edit_distance_figure(frame: pd.DataFrame, paper: pd.DataFrame | None, task_l
         bottom.set_xlabel("split (mean edit distance: original / bridged pair)")
     fig.suptitle("Edit-distance splits: pairs sorted by normalised edit distance of (y_w, y_l), "
                  "one model per split and method (paper Figure 5)", fontsize=11)
-    _save_all(fig, out_paths)
+    save_figure(fig, out_paths)
 
 
 # ------------------------------------------------------------------------------------- analyses (KL, token rewards)

@@ -9,8 +9,8 @@
 # study config record: every stage once (data, tokenizer, base model, SFT on the fake GPU, sampling,
 # bridging, preference training, evaluation), 12 jobs. The whole study is 70-odd jobs, and each costs two
 # Snakemake start-ups inside SLURM (the sbatch script, then srun), each parsing the workflow, which imports
-# torch, transformers and TRL through bmc.config: 20-40 s per job on a 2-core machine, about half an hour
-# for `all` (measured on a shared 2-core machine) against a few minutes for the chain.
+# torch, transformers and TRL through bmc.config: 20-40 s per job on a 2-core machine. Measured on a shared
+# 2-core machine: 6 min for the chain, 35 min for `all` (87 jobs in 10 SLURM jobs).
 # Jobs go to SLURM as group jobs (Snakemake --groups, a standard cluster feature; inside a group job
 # Snakemake runs the group's jobs one by one), which saves the sbatch, the outer start-up and the polling
 # per job:

@@ -98,6 +98,11 @@ stop_pidfile() {
 }
 
 down() {
+  # jobs first: slurmstepd and a job's processes outlive slurmd (every job of this cluster is ours)
+  if [ -s "$STATE/slurmctld.pid" ] && kill -0 "$(cat "$STATE/slurmctld.pid")" 2>/dev/null; then
+    scancel --user="$(id -un)" 2>/dev/null || true
+    for _ in $(seq 1 40); do [ -z "$(squeue -h -t R,CG,PD 2>/dev/null)" ] && break; sleep 0.25; done
+  fi
   stop_pidfile "$STATE/slurmd.pid"
   stop_pidfile "$STATE/slurmctld.pid"
   stop_pidfile /run/munge/munged.pid

@@ -213,3 +213,20 @@ def test_a_multi_gpu_training_job_without_the_gpus_fails_before_launching(tmp_pa
     with pytest.raises(RuntimeError, match="asks for 4 GPUs"):
         launch.training_job(smk, str(REPO / "scripts/train_sft.py"))
     assert launch.training_job(SimpleNamespace(resources={"gpu": 1}), "script.py").resources == {"gpu": 1}
+
+
+def test_the_accelerate_config_is_a_study_setting(tmp_path):
+    from workflow_api import plan
+
+    from bmc.launch import accelerate_config
+
+    other = tmp_path / "zero2.yaml"
+    other.write_text("distributed_type: DEEPSPEED\n")
+    assert accelerate_config({"distributed": {"accelerate_config": str(other)}}, REPO) == other
+    with pytest.raises(FileNotFoundError, match="distributed.accelerate_config: .*nope.yaml does not exist"):
+        accelerate_config({"distributed": {"accelerate_config": "nope.yaml"}}, REPO)
+    # the schema takes the block (a study config may set it) and nothing else under it
+    plan(tmp_path, [REPO / "configs" / "micro.yaml"], config={"distributed": {"accelerate_config": str(other)}},
+         targets=("results/micro/data/qa/train.jsonl",))
+    with pytest.raises(Exception, match="accelerate_confg"):
+        plan(tmp_path, [REPO / "configs" / "micro.yaml"], config={"distributed": {"accelerate_confg": "x"}})

@@ -124,11 +124,12 @@ rule token_rewards:
 rule figure_token_rewards:
     input:
         expand(rules.token_rewards.output, task=TASKS),
-    output:
-        png=report(expand(f"{RESULTS}/figures/token_rewards_{{task}}.png", task=TASKS),
-                   caption="../report/figure_token_rewards.rst", category="Figures",
-                   labels={"figure": "token rewards (Figure 6)", "format": "PNG"}),
-        pdf=expand(f"{RESULTS}/figures/token_rewards_{{task}}.pdf", task=TASKS),
+    output:  # png_<task> (one report entry per task) and pdf_<task>
+        **{f"png_{t}": report(f"{RESULTS}/figures/token_rewards_{t}.png", caption="../report/figure_token_rewards.rst",
+                              category="Figures", labels={"figure": f"token rewards, {c['label']} (Figure 6)",
+                                                          "format": "PNG"})
+           for t, c in config["tasks"].items()},
+        **{f"pdf_{t}": f"{RESULTS}/figures/token_rewards_{t}.pdf" for t in TASKS},
     log:
         logfile("figure_token_rewards", "figure_token_rewards"),
     params:
@@ -174,7 +175,7 @@ def analysis_targets():
     """What `all` builds of the analyses: Table 4, and each figure the study has data for."""
     out = [*rules.table4.output]
     if TOKEN_REWARDS["methods"]:
-        out += rules.figure_token_rewards.output.png
+        out += [rules.figure_token_rewards.output[f"png_{t}"] for t in TASKS]
     if KL_KEYS:
         out += rules.figure_kl.output
     return out

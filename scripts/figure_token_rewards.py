@@ -7,6 +7,7 @@ from bmc.figures import token_rewards_figure  # noqa: E402
 from bmc.io import read_json  # noqa: E402
 
 p = snakemake.params
-for task, path, png, pdf in zip(p.tasks, snakemake.input, snakemake.output.png, snakemake.output.pdf, strict=True):
+for task, path in zip(p.tasks, snakemake.input, strict=True):
+    png, pdf = snakemake.output[f"png_{task}"], snakemake.output[f"pdf_{task}"]
     token_rewards_figure(read_json(path), p.task_labels[task], p.max_tokens, p.study, [png, pdf])
     log.info("%s: %s", task, png)

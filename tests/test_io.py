@@ -46,3 +46,18 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
             raise RuntimeError("killed")
     assert (target / "weights").read_text() == "v1"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_outputs_get_the_mode_open_would_give_not_mkstemps(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "t.md", "x")
+        with atomic_dir(tmp_path / "model") as d:
+            (d / "w.bin").write_bytes(b"0")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "t.md").stat().st_mode) == 0o644  # readable by colleagues on a shared cluster
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o755

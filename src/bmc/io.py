@@ -26,12 +26,22 @@ class RecordError(ValueError):
         self.path, self.row, self.field = str(path), row, field
 
 
+def _default_mode(base: int) -> int:
+    """``base`` less the process umask: the mode ``open``/``mkdir`` would give (mkstemp/mkdtemp give 0600/0700,
+    which would hide a study's results from the colleagues sharing its folder)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return base & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds. The file gets
+    the mode a plain ``open`` would give it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _default_mode(0o666))
     os.close(fd)
     try:
         yield Path(tmp)
@@ -47,6 +57,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(_default_mode(0o777))
     try:
         yield tmp
         if path.exists():

@@ -18,23 +18,15 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from rapidfuzz.distance import Levenshtein
 
 from bmc.answers import is_correct
 from bmc.editors import BridgeRequest, edits_losing
+from bmc.settings import BridgeSettings
 
 DROP_REASONS = ("editor_none", "empty", "identical", "too_long", "wrong_answer")
-
-
-@dataclass
-class BridgeSettings:
-    direction: str = "edit_losing_with_reference"
-    fraction: float = 1.0
-    seed: int = 0
-    max_length_ratio: float = 3.0  # drop an edit longer than this many times the response it edits (tokens)
-    answer_check: bool = True      # tasks with answers: ỹ_w must be right, ỹ_l must be wrong
 
 
 def select_for_bridging(n: int, fraction: float, seed: int) -> set[int]:

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from bmc.generation import DecodingSettings
-from bmc.preference import MethodSpec, PreferenceSettings
-from bmc.pretrain import ModelShape, PretrainSettings
-from bmc.sampling import SamplingSettings
-from bmc.sft import SFTSettings
+from bmc.editors import DIRECTIONS
+from bmc.settings import (  # standard library only: the workflow imports this module while it parses
+    BridgeSettings,
+    DecodingSettings,
+    EditorDecoding,
+    MethodSpec,
+    ModelShape,
+    OpenAISettings,
+    PreferenceSettings,
+    PretrainSettings,
+    SamplingSettings,
+    SFTSettings,
+    TransformersSettings,
+    VLLMSettings,
+)
 from bmc.synthetic import TaskSizes
 
 GENERATOR_TYPES = {
@@ -169,13 +179,6 @@ def editor_spec(config: dict, bset: str) -> dict:
 
 
 def check_editors(config: dict) -> None:
-    from bmc.bridging import BridgeSettings
-    from bmc.editors import DIRECTIONS
-    from bmc.editors.hf_backend import TransformersSettings
-    from bmc.editors.openai_http import OpenAISettings
-    from bmc.editors.prompted import EditorDecoding
-    from bmc.editors.vllm_backend import VLLMSettings
-
     kinds = {"openai": OpenAISettings, "vllm": VLLMSettings, "transformers": TransformersSettings}
     for name, spec in config["editors"].items():
         options = {k: v for k, v in spec.items() if k not in ("kind", "price_usd_per_million_tokens")}
@@ -216,9 +219,7 @@ def prompt_template_path(config: dict, task: str, bset: str, basedir: str) -> st
     return f"{basedir}/configs/prompts/bridging/{prompt_family(config, task)}/{s['direction']}.txt"
 
 
-def bridge_settings(config: dict, bset: str):
-    from bmc.bridging import BridgeSettings
-
+def bridge_settings(config: dict, bset: str) -> BridgeSettings:
     s = bridged_set(config, bset)
     return BridgeSettings(direction=s["direction"], fraction=s["fraction"], seed=s["seed"], **s["filters"])
 

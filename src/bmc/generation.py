@@ -17,26 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from bmc.settings import DecodingSettings, VLLMSettings
 from bmc.templates import truncate_at_stop
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DecodingSettings:
-    max_new_tokens: int = 64
-    temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
-    num_samples: int = 1
-    seed: int = 0
-    stop_token_ids: tuple[int, ...] = ()  # token ids that end a completion besides the tokenizer's EOS
 
 
 class TransformersGenerator:
@@ -99,15 +90,6 @@ def import_vllm():
         raise ImportError("the vllm engine needs vLLM (GPU machines): `pip install vllm`, or use "
                           "engine: transformers") from e
     return vllm
-
-
-@dataclass
-class VLLMSettings:
-    model: str
-    tensor_parallel_size: int = 1
-    dtype: str = "auto"
-    max_model_len: int | None = None
-    gpu_memory_utilization: float = 0.9
 
 
 def vllm_engine(settings: VLLMSettings):

@@ -7,10 +7,10 @@ the completion tokens (BMC-weighted when the method has BMC weights) unless the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
+
+from bmc.settings import CUSTOM_LOSSES, LossSpec  # noqa: F401  (re-exported)
 
 
 def rdpo_loss(chosen_logratios, rejected_logratios, chosen_len, rejected_len, beta: float, alpha: float):
@@ -55,19 +55,4 @@ def figa_loss(chosen_diff_logps, rejected_diff_logps, alpha: float, beta: float)
     return -alpha * chosen_diff_logps + beta * rejected_diff_logps
 
 
-@dataclass(frozen=True)
-class LossSpec:
-    needs_reference: bool = False  # reference model log-probs
-    needs_logits: bool = False      # full next-token distributions (not the fused head)
-    nll_full_sequence: bool = False  # labels on prompt tokens too (ORPO's NLL)
-    bmc: bool = True                # a BMC variant exists (Table 5)
-
-
-CUSTOM_LOSSES = {
-    "rdpo": LossSpec(needs_reference=True),
-    "simpo": LossSpec(),
-    "orpo": LossSpec(nll_full_sequence=True),
-    "tdpo": LossSpec(needs_reference=True, needs_logits=True, bmc=False),
-    "figa": LossSpec(bmc=False),
-}
 TRL_LOSSES = {"sigmoid": "DPO", "ipo": "IPO"}

@@ -20,9 +20,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from rapidfuzz.distance import Levenshtein
 
-STOPWORD_RULES = ("official", "robust")
-MASK_ALGORITHMS = ("difflib", "levenshtein")
-MASK_SCOPES = ("per_pair", "per_batch")
+from bmc.settings import MASK_ALGORITHMS, MASK_SCOPES, STOPWORD_RULES
 
 
 def stopword_token_ids(tokenizer, words: Iterable[str], rule: str = "official") -> frozenset[int]:

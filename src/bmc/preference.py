@@ -15,7 +15,7 @@ rerun after a kill continues from the last one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 
 from datasets import Dataset
@@ -25,70 +25,10 @@ from bmc import losses as L
 from bmc.checkpoints import Checkpointing
 from bmc.io import RecordError
 from bmc.launch import batch_geometry, output_model_dir
-from bmc.masks import MASK_ALGORITHMS, MASK_SCOPES
 from bmc.runtime import optimization_args
+from bmc.settings import LOSSES, PAIR_SOURCES, MethodSpec, PreferenceSettings  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-PAIR_SOURCES = ("original", "bridged")
-LOSSES = ("sigmoid", "ipo", "kto", *L.CUSTOM_LOSSES)
-
-
-@dataclass
-class MethodSpec:
-    """One method of the grid: its loss, which chosen/rejected responses, and whether BMC weights are on."""
-
-    label: str
-    pairs: str          # "original" (y_w, y_l) or "bridged" (the bridged set's pair)
-    bmc_weights: bool   # False: delta = 0
-    loss: str = "sigmoid"
-
-    def __post_init__(self):
-        if self.pairs not in PAIR_SOURCES:
-            raise ValueError(f"method {self.label!r}: pairs must be one of {PAIR_SOURCES}, got {self.pairs!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"method {self.label!r}: loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.bmc_weights and (self.loss == "kto" or (self.loss in L.CUSTOM_LOSSES
-                                                         and not L.CUSTOM_LOSSES[self.loss].bmc)):
-            raise ValueError(f"method {self.label!r}: loss {self.loss!r} has no BMC variant (bmc_weights: false)")
-
-
-@dataclass
-class PreferenceSettings:
-    beta: float = 0.05            # DPO β; IPO τ; R-DPO, SimPO, TDPO, KTO β
-    delta: float = 3.0            # BMC clamp (used when the method has BMC weights)
-    learning_rate: float = 5e-6
-    epochs: float = 1.0
-    batch_size: int = 8           # per device (process)
-    gradient_accumulation_steps: int = 1
-    global_batch_size: int | None = None  # set: accumulation = global / (batch_size x processes); paper 128
-    max_length: int = 256
-    warmup_ratio: float = 0.1
-    scheduler: str = "cosine"
-    reference_weights: str = "reference"
-    stopwords: list[str] = field(default_factory=list)
-    stopword_rule: str = "official"
-    mask_algorithm: str = "difflib"
-    mask_scope: str = "per_pair"
-    precompute_ref_log_probs: bool = False
-    long_prompts: str = "error"   # a prompt that fills max_length: "error" (file, row, field) or "drop" (counted)
-    rdpo_alpha: float = 0.1
-    simpo_gamma: float = 0.5
-    orpo_lambda: float = 0.1
-    tdpo_alpha: float = 0.5
-    figa_alpha: float = 1.0
-    figa_beta: float = 0.5
-    kto_desirable_weight: float = 1.0
-    kto_undesirable_weight: float = 1.0
-    seed: int = 42
-    precision: str = "fp32"
-    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; bmc.rewards)
-
-    def __post_init__(self):
-        if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:
-            raise ValueError(f"mask_algorithm must be one of {MASK_ALGORITHMS} and mask_scope one of {MASK_SCOPES}")
-        if self.long_prompts not in ("error", "drop"):
-            raise ValueError(f"long_prompts must be 'error' or 'drop', got {self.long_prompts!r}")
 
 
 def _keys(source: str) -> tuple[str, str]:

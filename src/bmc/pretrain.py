@@ -7,7 +7,6 @@ EOS closes a document), trained with transformers' ``Trainer`` on packed blocks 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,30 +23,9 @@ from transformers import (
 from bmc.checkpoints import Checkpointing
 from bmc.io import model_dir
 from bmc.runtime import trainer_defaults
+from bmc.settings import ModelShape, PretrainSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ModelShape:
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    intermediate_size: int = 512
-    max_position_embeddings: int = 512
-
-
-@dataclass
-class PretrainSettings:
-    steps: int = 600
-    batch_size: int = 16
-    block_size: int = 128
-    learning_rate: float = 2e-3
-    weight_decay: float = 0.1
-    warmup_ratio: float = 0.05
-    min_lr_rate: float = 0.1
-    seed: int = 0
-    precision: str = "fp32"
 
 
 def build_model(tokenizer: PreTrainedTokenizerBase, shape: ModelShape) -> LlamaForCausalLM:

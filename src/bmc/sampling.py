@@ -11,20 +11,11 @@ comparison: a response whose answer differs from the gold only in letter case is
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from bmc.answers import extract, is_correct
 from bmc.generation import DecodingSettings
+from bmc.settings import SamplingSettings
 from bmc.templates import response_prefix, stop_strings
-
-
-@dataclass
-class SamplingSettings:
-    temperature: float = 0.7
-    top_p: float = 1.0
-    num_samples: int = 2
-    max_new_tokens: int = 64
-    seed: int = 0
 
 
 def training_prompt(tokenizer, problem: str, style: str) -> str:

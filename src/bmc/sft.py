@@ -9,7 +9,6 @@ QA SFT set) followed by ``solution``. The tokenizer carries the chat template, s
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from datasets import Dataset
@@ -19,24 +18,10 @@ from trl import SFTConfig, SFTTrainer
 from bmc.checkpoints import Checkpointing
 from bmc.launch import batch_geometry, output_model_dir
 from bmc.runtime import optimization_args
+from bmc.settings import SFTSettings
 from bmc.templates import response_prefix
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SFTSettings:
-    epochs: float = 3.0
-    batch_size: int = 16              # per device (process)
-    gradient_accumulation_steps: int = 1
-    global_batch_size: int | None = None  # set: accumulation = global / (batch_size x processes)
-    learning_rate: float = 1e-3
-    warmup_ratio: float = 0.1
-    scheduler: str = "cosine"
-    max_length: int = 256
-    completion_only_loss: bool = True
-    seed: int = 42
-    precision: str = "fp32"
 
 
 def sft_examples(rows: list[dict], style: str) -> Dataset:

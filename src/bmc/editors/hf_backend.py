@@ -4,18 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bmc.editors import Usage
 from bmc.editors.prompted import Completion, EditorDecoding
 from bmc.generation import DecodingSettings, TransformersGenerator
-
-
-@dataclass
-class TransformersSettings:
-    model: str
-    batch_size: int = 16
-    chat_template: bool = True  # wrap the prompt as a user turn of the model's chat template, if it has one
+from bmc.settings import TransformersSettings
 
 
 class TransformersBackend:

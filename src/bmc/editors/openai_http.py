@@ -17,7 +17,6 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
@@ -25,6 +24,7 @@ from tqdm.auto import tqdm
 
 from bmc.editors import EditorError, Usage
 from bmc.editors.prompted import Completion, EditorDecoding
+from bmc.settings import OpenAISettings
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +37,6 @@ class TransientError(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass
-class OpenAISettings:
-    model: str
-    base_url: str = "https://api.openai.com/v1"
-    api_key_env: str | None = "OPENAI_API_KEY"  # None: the endpoint needs no key (a local server)
-    concurrency: int = 8
-    max_retries: int = 6
-    timeout_s: float = 120.0
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 60.0
 
 
 class OpenAIBackend:

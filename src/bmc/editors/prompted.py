@@ -16,16 +16,9 @@ from typing import Protocol
 
 from bmc.editor_cache import ResponseCache, cache_key
 from bmc.editors import BridgeRequest, BridgeResult, Usage, edits_losing
+from bmc.settings import EditorDecoding
 
 PLACEHOLDERS = ("{x}", "{y_w}", "{y_l}")
-
-
-@dataclass(frozen=True)
-class EditorDecoding:
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_tokens: int = 1024
-    seed: int | None = 0
 
 
 @dataclass

@@ -1,0 +1,210 @@
+"""The typed settings of every stage, and the few constants their checks need: standard library only.
+
+The workflow imports :mod:`bmc.config` (which builds these from the study config) while it parses, in every
+``snakemake`` start-up (dry runs, table rebuilds, each cluster job). So this module must not import torch,
+transformers, trl, datasets or anything that does (``tests/test_light_imports.py`` keeps it so). The heavy
+modules import their settings from here and re-export them: ``bmc.preference.PreferenceSettings``,
+``bmc.sft.SFTSettings`` etc. still work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+# ------------------------------------------------------------------------------- generation (bmc.generation)
+@dataclass
+class DecodingSettings:
+    max_new_tokens: int = 64
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    num_samples: int = 1
+    seed: int = 0
+    stop_token_ids: tuple[int, ...] = ()  # token ids that end a completion besides the tokenizer's EOS
+
+
+@dataclass
+class VLLMSettings:
+    model: str
+    tensor_parallel_size: int = 1
+    dtype: str = "auto"
+    max_model_len: int | None = None
+    gpu_memory_utilization: float = 0.9
+
+
+# ----------------------------------------------------------------------------- base model (bmc.pretrain)
+@dataclass
+class ModelShape:
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 512
+    max_position_embeddings: int = 512
+
+
+@dataclass
+class PretrainSettings:
+    steps: int = 600
+    batch_size: int = 16
+    block_size: int = 128
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.1
+    warmup_ratio: float = 0.05
+    min_lr_rate: float = 0.1
+    seed: int = 0
+    precision: str = "fp32"
+
+
+# ------------------------------------------------------------------------------------------- SFT (bmc.sft)
+@dataclass
+class SFTSettings:
+    epochs: float = 3.0
+    batch_size: int = 16              # per device (process)
+    gradient_accumulation_steps: int = 1
+    global_batch_size: int | None = None  # set: accumulation = global / (batch_size x processes)
+    learning_rate: float = 1e-3
+    warmup_ratio: float = 0.1
+    scheduler: str = "cosine"
+    max_length: int = 256
+    completion_only_loss: bool = True
+    seed: int = 42
+    precision: str = "fp32"
+
+
+# ---------------------------------------------------------------------------------- sampling (bmc.sampling)
+@dataclass
+class SamplingSettings:
+    temperature: float = 0.7
+    top_p: float = 1.0
+    num_samples: int = 2
+    max_new_tokens: int = 64
+    seed: int = 0
+
+
+# -------------------------------------------------------------------------------- bridging (bmc.bridging)
+@dataclass
+class BridgeSettings:
+    direction: str = "edit_losing_with_reference"
+    fraction: float = 1.0
+    seed: int = 0
+    max_length_ratio: float = 3.0  # drop an edit longer than this many times the response it edits (tokens)
+    answer_check: bool = True      # tasks with answers: ỹ_w must be right, ỹ_l must be wrong
+
+
+# ---------------------------------------------------------------------------------- editors (bmc.editors)
+@dataclass(frozen=True)
+class EditorDecoding:
+    """Decoding of a prompted editor (bmc.editors.prompted)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    seed: int | None = 0
+
+
+@dataclass
+class OpenAISettings:
+    """An OpenAI-compatible endpoint as editor (bmc.editors.openai_http)."""
+
+    model: str
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str | None = "OPENAI_API_KEY"  # None: the endpoint needs no key (a local server)
+    concurrency: int = 8
+    max_retries: int = 6
+    timeout_s: float = 120.0
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+
+@dataclass
+class TransformersSettings:
+    """A transformers model as editor, in the job (bmc.editors.hf_backend)."""
+
+    model: str
+    batch_size: int = 16
+    chat_template: bool = True  # wrap the prompt as a user turn of the model's chat template, if it has one
+
+
+# ------------------------------------------------------------------------------- losses (bmc.losses)
+@dataclass(frozen=True)
+class LossSpec:
+    needs_reference: bool = False  # reference model log-probs
+    needs_logits: bool = False      # full next-token distributions (not the fused head)
+    nll_full_sequence: bool = False  # labels on prompt tokens too (ORPO's NLL)
+    bmc: bool = True                # a BMC variant exists (Table 5)
+
+
+CUSTOM_LOSSES = {
+    "rdpo": LossSpec(needs_reference=True),
+    "simpo": LossSpec(),
+    "orpo": LossSpec(nll_full_sequence=True),
+    "tdpo": LossSpec(needs_reference=True, needs_logits=True, bmc=False),
+    "figa": LossSpec(bmc=False),
+}
+
+# --------------------------------------------------------------------------------- masks (bmc.masks)
+STOPWORD_RULES = ("official", "robust")
+MASK_ALGORITHMS = ("difflib", "levenshtein")
+MASK_SCOPES = ("per_pair", "per_batch")
+
+
+# ---------------------------------------------------------------------- preference training (bmc.preference)
+PAIR_SOURCES = ("original", "bridged")
+LOSSES = ("sigmoid", "ipo", "kto", *CUSTOM_LOSSES)
+
+
+@dataclass
+class MethodSpec:
+    """One method of the grid: its loss, which chosen/rejected responses, and whether BMC weights are on."""
+
+    label: str
+    pairs: str          # "original" (y_w, y_l) or "bridged" (the bridged set's pair)
+    bmc_weights: bool   # False: delta = 0
+    loss: str = "sigmoid"
+
+    def __post_init__(self):
+        if self.pairs not in PAIR_SOURCES:
+            raise ValueError(f"method {self.label!r}: pairs must be one of {PAIR_SOURCES}, got {self.pairs!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"method {self.label!r}: loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.bmc_weights and (self.loss == "kto" or (self.loss in CUSTOM_LOSSES
+                                                         and not CUSTOM_LOSSES[self.loss].bmc)):
+            raise ValueError(f"method {self.label!r}: loss {self.loss!r} has no BMC variant (bmc_weights: false)")
+
+
+@dataclass
+class PreferenceSettings:
+    beta: float = 0.05            # DPO β; IPO τ; R-DPO, SimPO, TDPO, KTO β
+    delta: float = 3.0            # BMC clamp (used when the method has BMC weights)
+    learning_rate: float = 5e-6
+    epochs: float = 1.0
+    batch_size: int = 8           # per device (process)
+    gradient_accumulation_steps: int = 1
+    global_batch_size: int | None = None  # set: accumulation = global / (batch_size x processes); paper 128
+    max_length: int = 256
+    warmup_ratio: float = 0.1
+    scheduler: str = "cosine"
+    reference_weights: str = "reference"
+    stopwords: list[str] = field(default_factory=list)
+    stopword_rule: str = "official"
+    mask_algorithm: str = "difflib"
+    mask_scope: str = "per_pair"
+    precompute_ref_log_probs: bool = False
+    long_prompts: str = "error"   # a prompt that fills max_length: "error" (file, row, field) or "drop" (counted)
+    rdpo_alpha: float = 0.1
+    simpo_gamma: float = 0.5
+    orpo_lambda: float = 0.1
+    tdpo_alpha: float = 0.5
+    figa_alpha: float = 1.0
+    figa_beta: float = 0.5
+    kto_desirable_weight: float = 1.0
+    kto_undesirable_weight: float = 1.0
+    seed: int = 42
+    precision: str = "fp32"
+    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; bmc.rewards)
+
+    def __post_init__(self):
+        if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:
+            raise ValueError(f"mask_algorithm must be one of {MASK_ALGORITHMS} and mask_scope one of {MASK_SCOPES}")
+        if self.long_prompts not in ("error", "drop"):
+            raise ValueError(f"long_prompts must be 'error' or 'drop', got {self.long_prompts!r}")

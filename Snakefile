@@ -3,6 +3,7 @@
 #   snakemake --cores 2                         # the tiny study (configs/tiny.yaml), offline
 #   snakemake --cores 2 table1                  # one named target
 #   snakemake --configfile configs/<study>.yaml # another study (a complete config file)
+#   snakemake --profile profiles/slurm all      # the paper study (configs/paper.yaml) on a SLURM cluster
 #
 # Stages, one rule file each: data -> base model -> SFT -> sampling -> bridging -> preference training
 # -> evaluation -> analyses -> tables, figures, report.
@@ -36,7 +37,8 @@ include: "rules/evaluation.smk"
 include: "rules/tables.smk"
 include: "rules/analysis.smk"  # held-out rewards (Table 4), KL curves, token rewards
 include: "rules/report.smk"
-include: "rules/sweeps.smk"  # named targets figure_delta, figure_edit_distance, sweeps (not in all)
+include: "rules/sweeps.smk"  # named targets figure_delta, figure_edit_distance, sweeps (in all: sweeps.in_all)
+include: "rules/seeds.smk"  # replicates of preference training for tasks.<t>.seeds[1:]
 include: "rules/instruction_following.smk"  # Table 2, only with an instruction_following block
 
 
@@ -53,3 +55,5 @@ rule all:
         rules.study_config.output,
         rules.cost_table.output,
         expand(rules.bridge_pairs.output.stats, task=TASKS, bset=BRIDGED_SETS),
+        # the figure sweeps (delta, edit-distance splits): named targets, in `all` only with sweeps.in_all
+        rules.sweeps.input if (config.get("sweeps") or {}).get("in_all") else [],

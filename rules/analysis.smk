@@ -38,6 +38,8 @@ rule heldout_pairs:
         logfile("heldout_pairs"),
     benchmark:
         benchfile("heldout_pairs")
+    wildcard_constraints:
+        task=one_of(SFT_TRAINED_TASKS),
     threads: config["threads"]
     params:
         settings=asdict(sampling_settings(config)),
@@ -51,6 +53,32 @@ rule heldout_pairs:
         "../envs/inference.yaml"
     script:
         "../scripts/heldout_pairs.py"
+
+
+localrules:
+    dataset_heldout,
+
+
+rule dataset_heldout:  # tasks with a preference dataset: its held-out split (UltraFeedback test_prefs, 2,000)
+    input:
+        dataset_pair_files,
+    output:
+        pairs=f"{HELDOUT}/{{task}}/pairs.jsonl",
+        stats=f"{HELDOUT}/{{task}}/pairs_stats.json",
+        test=f"{RESULTS}/data/{{task}}/test.jsonl",  # prompts and chosen responses: heldout_chosen reads them
+    log:
+        logfile("dataset_heldout"),
+    wildcard_constraints:
+        task=one_of(PAIR_TASKS),
+    params:
+        data=lambda wc: pair_data_settings(config, wc.task),
+        split="heldout",
+    resources:
+        **rule_resources("dataset_heldout"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/dataset_pairs.py"
 
 
 rule reward_analysis:
@@ -80,7 +108,7 @@ rule reward_analysis:
 
 rule table4:
     input:
-        scores=[f"{ANALYSIS_DIR}/{t}/{m}/rewards.json" for t, m in score_keys("table4")],
+        scores=[f"{ANALYSIS_DIR}/{t}/{m}/rewards.json" for t, m in score_keys("table4", TASKS)],
     output:
         **table_outputs("table4"),
     log:
@@ -88,7 +116,7 @@ rule table4:
     benchmark:
         benchfile("table4", "table4")
     params:
-        **table_params("table4"),
+        **table_params("table4", tasks=TASKS),  # every task has held-out pairs (the paper's: UltraFeedback)
         cells="rewards",
     resources:
         **rule_resources("table4"),

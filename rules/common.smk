@@ -1,10 +1,19 @@
 # Config checks, paths and wildcard constraints shared by all rule files. No rules here.
 import os
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from bmc.config import (
+    PAIRS,
+    SFT_DATA,
+    SYNTHETIC,
     analysis_settings,
+    answer_style,
+    base_from_hub,
+    pair_data_settings,
+    sft_data_settings,
+    tasks_from,
+    task_seeds,
     bridge_settings,
     bridged_set,
     bridged_set_names,
@@ -22,7 +31,7 @@ from bmc.config import (
     sft_settings,
 )
 from bmc.costs import PRICE_KEY
-from bmc.cluster import job_resources
+from bmc.cluster import job_resources, load_resources
 from bmc.runtime import OFFLINE_ENV
 
 # No job may reach the network (jobs inherit this environment).
@@ -45,6 +54,7 @@ def bridge_resources():
     gpus = res["gpu"]
     return {**res, "gpu": lambda wc: gpus if editor_spec(config, wc.bset)["kind"] in ("transformers", "vllm") else 0}
 
+load_resources(config, workflow.basedir)  # a `resources: <file>` study shares that file's sizing
 check_study(config)
 
 STUDY = config["study"]
@@ -53,6 +63,18 @@ TASKS = list(config["tasks"])
 METHODS = list(config["methods"])
 MODELS = ["sft", *METHODS]
 BRIDGED_SETS = bridged_set_names(config)
+# Where each task's data and SFT model come from (bmc.config.task_source); rules that make the same file for
+# different sources are told apart by these task lists.
+SYNTHETIC_TASKS = tasks_from(config, SYNTHETIC)
+DATA_TASKS = tasks_from(config, SFT_DATA)
+PAIR_TASKS = tasks_from(config, PAIRS)
+SFT_TRAINED_TASKS = SYNTHETIC_TASKS + DATA_TASKS  # SFT from the base model; y_l sampled from the SFT model
+BASE_FROM_HUB = base_from_hub(config)
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (none: a pattern that never matches)."""
+    return "|".join(names) if names else "(?!)"
 
 
 wildcard_constraints:
@@ -60,6 +82,26 @@ wildcard_constraints:
     method="|".join(METHODS),
     model="|".join(MODELS),
     bset="|".join(BRIDGED_SETS),
+
+
+def _files(data_files):
+    if not data_files:
+        return []
+    if isinstance(data_files, str):
+        return [data_files]
+    if isinstance(data_files, dict):
+        return [f for v in data_files.values() for f in _files(v)]
+    return list(data_files)
+
+
+def sft_data_files(wildcards):
+    """The local files of a task's SFT set, as inputs (a changed file rebuilds the set)."""
+    return _files(sft_data_settings(config, wildcards.task)["data_files"])
+
+
+def dataset_pair_files(wildcards):
+    """The local files of a task's preference dataset, as inputs."""
+    return _files(pair_data_settings(config, wildcards.task)["data_files"])
 
 
 def logfile(rule, name="{task}"):
@@ -130,3 +172,20 @@ def model_dir(wildcards):
     if wildcards.model == "sft":
         return f"{RESULTS}/models/sft/{wildcards.task}"
     return f"{RESULTS}/models/{wildcards.model}/{wildcards.task}"
+
+
+# Seeds (tasks.<t>.seeds): the first is the main run; each other one repeats preference training and evaluation of
+# every method under results/<study>/seeds/seed<s>/ (rules/seeds.smk). The SFT model is one per task.
+SEED_DIR = f"{RESULTS}/seeds"
+
+
+def model_seeds(task, model):
+    seeds = task_seeds(config, task)
+    return seeds[:1] if model == "sft" else seeds
+
+
+def score_file(task, model, seed):
+    """The score file of one model of a task trained with one seed."""
+    if seed == task_seeds(config, task)[0]:
+        return f"{RESULTS}/eval/{task}/{model}/scores.json"
+    return f"{SEED_DIR}/seed{seed}/eval/{task}/{model}/scores.json"

@@ -10,6 +10,8 @@ rule synthetic_task:
         logfile("synthetic_task"),
     benchmark:
         benchfile("synthetic_task")
+    wildcard_constraints:
+        task=one_of(SYNTHETIC_TASKS),
     params:
         task=lambda wc: config["tasks"][wc.task],
     resources:
@@ -22,7 +24,7 @@ rule synthetic_task:
 
 rule pretraining_corpus:
     input:
-        expand(f"{RESULTS}/data/{{task}}/{{split}}.jsonl", task=TASKS, split=["train", "test"]),
+        expand(f"{RESULTS}/data/{{task}}/{{split}}.jsonl", task=SYNTHETIC_TASKS, split=["train", "test"]),
     output:
         f"{RESULTS}/data/corpus.jsonl",
     log:
@@ -30,7 +32,7 @@ rule pretraining_corpus:
     benchmark:
         benchfile("pretraining_corpus", "corpus")
     params:
-        corpus=config["corpus"],
+        corpus=config.get("corpus"),
         seed=config["seed"],
     resources:
         **rule_resources("pretraining_corpus"),

@@ -13,6 +13,8 @@ rule evaluate:
         logfile("evaluate", "{task}/{model}"),
     benchmark:
         benchfile("evaluate", "{task}/{model}")
+    wildcard_constraints:
+        task=one_of(SFT_TRAINED_TASKS),  # tasks with test sets (instruction following: rules/instruction_following.smk)
     threads: config["threads"]
     params:
         evaluation=config["evaluation"],

@@ -51,6 +51,12 @@ else:
     IF_ALL = []
 
 
+localrules:  # the prompt download (download: true) and the judges' API calls run on the host, where the network is
+    prepare_prompt_set,
+    judge_alpaca_eval,
+    judge_arena_hard,
+
+
 rule prepare_prompt_set:
     input:
         if_prompt_inputs,

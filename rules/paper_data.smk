@@ -13,6 +13,10 @@
 from bmc.prepare_data import TEST_SETS
 
 
+localrules:  # with paper_data.download it fetches from the hub: on the host, where the network is
+    prepare_test_set,
+
+
 def paper_data_set(name):
     return (config.get("paper_data") or {}).get("sets", {}).get(name) or {}
 
@@ -50,3 +54,75 @@ rule prepare_test_set:
         "../envs/tables.yaml"
     script:
         "../scripts/prepare_test_set.py"
+
+
+# Tasks with an SFT dataset (tasks.<t>.sft_data): their training split from the paper's SFT set, their test split
+# from their test sets (test_sets: Table 1 column -> [test set names]), in the records the later stages read.
+localrules:
+    prepare_sft_data,
+    fetch_source,
+
+
+rule prepare_sft_data:
+    input:
+        sft_data_files,
+    output:
+        train=f"{RESULTS}/data/{{task}}/train.jsonl",
+        summary=f"{RESULTS}/data/{{task}}/train_source.json",
+    log:
+        logfile("prepare_sft_data"),
+    wildcard_constraints:
+        task=one_of(DATA_TASKS),
+    params:
+        data=lambda wc: sft_data_settings(config, wc.task),
+    resources:
+        **rule_resources("prepare_sft_data"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/prepare_sft_data.py"
+
+
+def test_set_files(wildcards):
+    names = [n for ns in config["tasks"][wildcards.task]["test_sets"].values() for n in ns]
+    return {n: f"{RESULTS}/data/{wildcards.task}/test/{n}.jsonl" for n in names}
+
+
+rule test_split:
+    input:
+        unpack(test_set_files),
+    output:
+        f"{RESULTS}/data/{{task}}/test.jsonl",
+    log:
+        logfile("test_split"),
+    wildcard_constraints:
+        task=one_of(DATA_TASKS),
+    resources:
+        **rule_resources("test_split"),
+    conda:
+        "../envs/evaluation.yaml"
+    script:
+        "../scripts/test_split.py"
+
+
+# Files outside the hub (config `sources`: name -> pinned url and sha256), e.g. the official QA SFT parquet.
+SOURCES = config.get("sources") or {}
+
+
+rule fetch_source:
+    output:
+        "resources/sources/{source}/{file}",
+    log:
+        "resources/sources/{source}/{file}.log",
+    wildcard_constraints:
+        source=one_of(list(SOURCES)),
+        file=r"[^/]+(?<!\.sha256)(?<!\.log)",
+    params:
+        url=lambda wc: SOURCES[wc.source]["url"],
+        sha256=lambda wc: SOURCES[wc.source].get("sha256"),
+    resources:
+        **rule_resources("fetch_source"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/fetch_source.py"

@@ -13,6 +13,8 @@ rule sample_losing:
         logfile("sample_losing"),
     benchmark:
         benchfile("sample_losing")
+    wildcard_constraints:
+        task=one_of(SFT_TRAINED_TASKS),
     threads: config["threads"]
     params:
         settings=asdict(sampling_settings(config)),
@@ -24,3 +26,30 @@ rule sample_losing:
         "../envs/inference.yaml"
     script:
         "../scripts/sample_losing.py"
+
+
+# Tasks with a preference dataset (tasks.<t>.pairs, UltraFeedback binarized): y_w = chosen, y_l = rejected, in
+# the same record format (bmc.training_data). Local rules: a hub download (pairs.download) runs on the host.
+localrules:
+    dataset_pairs,
+
+
+rule dataset_pairs:
+    input:
+        dataset_pair_files,
+    output:
+        pairs=f"{RESULTS}/pairs/{{task}}/sampled.jsonl",
+        stats=f"{RESULTS}/pairs/{{task}}/sampled_stats.json",
+    log:
+        logfile("dataset_pairs"),
+    wildcard_constraints:
+        task=one_of(PAIR_TASKS),
+    params:
+        data=lambda wc: pair_data_settings(config, wc.task),
+        split="train",
+    resources:
+        **rule_resources("dataset_pairs"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/dataset_pairs.py"

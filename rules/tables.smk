@@ -5,9 +5,9 @@ from bmc.paper_tables import TABLES, setup_name, table_rows
 ACCURACY_TASKS = [t for t in TASKS if config["tasks"][t]["paper_setup"] in ("QA", "Math")]
 
 
-def score_keys(table):
-    """(task, model) of every score file a paper table reads."""
-    return [(t, m) for t in ACCURACY_TASKS for m in table_rows(config, table)]
+def score_keys(table, tasks=None):
+    """(task, model) of every score file a paper table reads (default tasks: those scored by accuracy)."""
+    return [(t, m) for t in (ACCURACY_TASKS if tasks is None else tasks) for m in table_rows(config, table)]
 
 
 def table_outputs(table):
@@ -23,13 +23,19 @@ def table_outputs(table):
     }
 
 
-def table_params(table, per_test_set=False):
+def seed_keys(table):
+    """(task, model, seed) of every score file an accuracy table reads: each model with each of its seeds."""
+    return [(t, m, s) for t, m in score_keys(table) for s in model_seeds(t, m)]
+
+
+def table_params(table, per_test_set=False, tasks=None, seeds=False):
+    tasks = ACCURACY_TASKS if tasks is None else tasks
     return {
         "table": table,
         "study": STUDY,
-        "score_keys": score_keys(table),
+        "score_keys": seed_keys(table) if seeds else score_keys(table, tasks),
         "rows": table_rows(config, table),
-        "setups": {t: setup_name(config, t) for t in ACCURACY_TASKS},
+        "setups": {t: setup_name(config, t) for t in tasks},
         "per_test_set": per_test_set,
         "notes": table_notes(),
     }
@@ -41,7 +47,7 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
         name:
             _table
         input:
-            scores=[f"{RESULTS}/eval/{t}/{m}/scores.json" for t, m in score_keys(_table)],
+            scores=[score_file(t, m, s) for t, m, s in seed_keys(_table)],
         output:
             **table_outputs(_table),
         log:
@@ -49,7 +55,7 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
         benchmark:
             benchfile(_table, _table)
         params:
-            **table_params(_table, _per_test_set),
+            **table_params(_table, _per_test_set, seeds=True),
         resources:
             **rule_resources(_table),
         conda:

@@ -9,8 +9,8 @@ from bmc.paper_tables import accuracy_cells, compare, reward_cells, to_html, to_
 
 p = snakemake.params
 kind = p.get("cells", "accuracy")
-summaries = {tuple(key): (read_json(path), path)
-             for key, path in zip(p.score_keys, snakemake.input.scores, strict=True)}
+runs = [(tuple(key), read_json(path), path) for key, path in zip(p.score_keys, snakemake.input.scores, strict=True)]
+summaries = {key[:2]: (summary, path) for key, summary, path in runs}
 if kind == "rewards":
     cells = reward_cells(summaries, p.rows, p.setups)
 elif kind == "judges":
@@ -18,7 +18,10 @@ elif kind == "judges":
 
     cells = table2_cells(summaries, p.rows, p.setups)
 else:
-    cells = accuracy_cells(summaries, p.rows, p.setups, per_test_set=p.per_test_set)
+    per_seed = {}  # accuracy keys are (task, model, seed): one score file per seed, averaged in the cell
+    for key, summary, path in runs:
+        per_seed.setdefault(key[:2], []).append((summary, path))
+    cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set)
 frame = compare(p.table, cells)
 write_text(snakemake.output.csv, frame.to_csv(index=False, float_format="%.4g"))
 write_text(snakemake.output.md, to_markdown(p.table, frame, p.study, p.notes))

@@ -46,3 +46,16 @@ def run(workdir, configfiles=(), config=None, targets=("all",), cores=2) -> None
     with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
         dag_api = _workflow(api, workdir, configfiles, config, cores).dag(dag_settings=DAGSettings(targets=set(targets)))
         dag_api.execute_workflow(executor="local", execution_settings=ExecutionSettings())
+
+
+def plan_jobs(workdir, configfiles=(), config=None, targets=("all",)) -> list[dict]:
+    """Every job that would run for ``targets``: rule, outputs, resources as submitted, and whether its rule is a
+    local rule (``localrules:``: with a cluster executor it runs on the host, not as a cluster job)."""
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        dag_api = _workflow(api, workdir, configfiles, config).dag(dag_settings=DAGSettings(targets=set(targets)))
+        w = dag_api.workflow_api._workflow
+        w._prepare_dag(forceall=False, ignore_incomplete=False, lock_warn_only=True)
+        w._build_dag()
+        return [{"rule": job.rule.name, "output": [str(f) for f in job.output],
+                 "resources": {k: v for k, v in job.resources.items() if not k.startswith("_")},
+                 "local": job.rule.name in w._localrules} for job in w.dag.needrun_jobs()]

@@ -71,7 +71,8 @@ def bridge(pairs: list[dict], editor, tokenizer, settings: BridgeSettings, style
     selected = select_for_bridging(len(pairs), settings.fraction, settings.seed)
     order = sorted(selected)
     requests_before = getattr(editor, "requests_made", 0)
-    requests = [BridgeRequest(pairs[i]["problem"], pairs[i]["y_w"], pairs[i]["y_l"], pairs[i].get("answer"),
+    requests = [BridgeRequest(pairs[i]["problem"], pairs[i]["y_w"], pairs[i]["y_l"],
+                              pairs[i].get("answer") or None,  # "": an open-ended pair, no gold answer
                               settings.direction) for i in order]
     results = dict(zip(order, editor.edit(requests))) if requests else {}
     if len(results) != len(order):

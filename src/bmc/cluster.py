@@ -23,10 +23,29 @@ laptop runs a study whatever its sizing; ``gpu`` > 1 without CUDA devices is ref
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 DEFAULT = "default"
 # resources that only mean something for a job that has GPUs
 GPU_ONLY = ("cpus_per_gpu", "gpu_model", "tasks_per_gpu")
+
+
+def load_resources(config: dict, basedir: str | Path) -> None:
+    """A ``resources`` block given as a file name (relative to ``basedir``, the workflow folder) is replaced by
+    that YAML file's own ``resources`` block, so that studies on the same nodes share one sizing."""
+    block = config.get("resources")
+    if not isinstance(block, str):
+        return
+    import yaml
+
+    path = Path(basedir) / block
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ValueError(f"resources: cannot read the resources file {path} ({e.strerror})") from None
+    if not isinstance(loaded, Mapping) or not isinstance(loaded.get("resources"), Mapping):
+        raise ValueError(f"resources: {path} has no `resources:` mapping")
+    config["resources"] = dict(loaded["resources"])
 
 
 def job_resources(config: Mapping, rule: str, uses_gpu: bool = True) -> dict:

@@ -47,7 +47,16 @@ def _build(cls, values: dict, where: str):
 
 
 def check_study(config: dict) -> None:
+    if not base_from_hub(config):
+        missing = [k for k in ("corpus", "tokenizer") if k not in config]
+        if missing:
+            raise ConfigError(f"base_model is pretrained by the workflow, which needs the block(s) {missing}")
     for task, tc in config["tasks"].items():
+        source = _check_task_source(task, tc)
+        if source == "sft_data":
+            _check_test_set_names(task, tc)
+        if source != "synthetic":
+            continue
         produced = GENERATOR_TYPES[tc["generator"]]
         for name, types in tc["test_sets"].items():
             bad = set(types) - produced
@@ -73,7 +82,99 @@ def check_study(config: dict) -> None:
     if "SFT" in labels or len(set(labels)) != len(labels):
         raise ConfigError(f"methods: labels must be unique and not 'SFT', got {labels}")
     check_editors(config)
+    open_ended = [t for t in config["tasks"] if answer_style(config, t) is None]
+    for bset in bridged_set_names(config):
+        if open_ended and editor_spec(config, bset)["kind"] == "rule":
+            raise ConfigError(f"bridging set {bset!r}: the rule editor needs gold answers, which tasks {open_ended} "
+                              "(open-ended pairs) do not have; use an LLM editor")
     analysis_settings(config)
+
+
+# ------------------------------------------------------------------------------------------ task sources
+SYNTHETIC, SFT_DATA, PAIRS = "synthetic", "sft_data", "pairs"
+ANSWER_STYLES = ("qa", "math")  # prompt styles whose responses have a checkable answer
+
+
+def task_source(config: dict, task: str) -> str:
+    """Where a task's data and SFT model come from: ``synthetic`` (a generator; SFT from the base model),
+    ``sft_data`` (a dataset; SFT from the base model, y_l sampled) or ``pairs`` (a public SFT checkpoint and a
+    preference dataset)."""
+    tc = config["tasks"][task]
+    if "generator" in tc:
+        return SYNTHETIC
+    return PAIRS if "pairs" in tc else SFT_DATA
+
+
+def tasks_from(config: dict, *sources: str) -> list[str]:
+    return [t for t in config["tasks"] if task_source(config, t) in sources]
+
+
+def base_from_hub(config: dict) -> bool:
+    return "hub" in config["base_model"]
+
+
+def answer_style(config: dict, task: str) -> str | None:
+    """The prompt style responses are checked in (bridging's answer check), or None for open-ended tasks."""
+    style = config["tasks"][task]["prompt_style"]
+    return style if style in ANSWER_STYLES else None
+
+
+SOURCE_KEYS = {  # what each kind of task needs, and the keys of the other kinds it may not have
+    SYNTHETIC: ("generator", "seed", "train_size", "test_size", "test_sets"),
+    SFT_DATA: ("sft_data", "test_sets"),
+    PAIRS: ("sft_model", "pairs"),
+}
+
+
+def _check_task_source(task: str, tc: dict) -> str:
+    """The task's source (one of SOURCE_KEYS), or a ConfigError naming the task and the keys at fault."""
+    marks = {SYNTHETIC: "generator", SFT_DATA: "sft_data", PAIRS: "sft_model"}
+    given = [s for s, k in marks.items() if k in tc] or ([PAIRS] if "pairs" in tc else [])
+    if len(given) != 1:
+        raise ConfigError(f"tasks.{task}: give exactly one data source: generator (synthetic), sft_data (an SFT set "
+                          f"for the base model) or sft_model + pairs (a public SFT checkpoint and preference pairs); "
+                          f"got {[marks[s] for s in given] or 'none'}")
+    source = given[0]
+    missing = [k for k in SOURCE_KEYS[source] if k not in tc]
+    if missing:
+        raise ConfigError(f"tasks.{task}: a task with {marks[source]} needs {missing}")
+    others = {k for s, keys in SOURCE_KEYS.items() if s != source for k in keys} - set(SOURCE_KEYS[source])
+    foreign = sorted(others & set(tc))
+    if foreign:
+        raise ConfigError(f"tasks.{task}: {foreign} do not apply to a task with {marks[source]}")
+    if source == PAIRS and tc["prompt_style"] != "chat":
+        raise ConfigError(f"tasks.{task}.prompt_style: a task with preference pairs from a dataset is open-ended; "
+                          "use chat (the SFT checkpoint's own template)")
+    return source
+
+
+def _check_test_set_names(task: str, tc: dict) -> None:
+    from bmc.prepare_data import TEST_SETS
+
+    for label, names in tc["test_sets"].items():
+        for name in names:
+            spec = TEST_SETS.get(name)
+            if spec is None:
+                raise ConfigError(f"tasks.{task}.test_sets.{label}: {name!r} is not a test set (have {sorted(TEST_SETS)})")
+            if spec.setup != tc["paper_setup"]:
+                raise ConfigError(f"tasks.{task}.test_sets.{label}: {name!r} belongs to the paper's {spec.setup} "
+                                  f"setup, the task to {tc['paper_setup']}")
+    names = [n for ns in tc["test_sets"].values() for n in ns]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"tasks.{task}.test_sets: a test set is named twice ({names})")
+
+
+def sft_data_settings(config: dict, task: str) -> dict:
+    """``tasks.<t>.sft_data`` with its defaults (seed: the study's)."""
+    return {"data_files": None, "size": None, "seed": config["seed"], "check_size": True, "download": False,
+            **config["tasks"][task]["sft_data"]}
+
+
+def pair_data_settings(config: dict, task: str) -> dict:
+    """``tasks.<t>.pairs`` with its defaults."""
+    return {"data_files": None, "train_split": "train_prefs", "heldout_split": "test_prefs", "size": None,
+            "heldout_size": None, "seed": config["seed"], "check_size": True, "download": False,
+            **config["tasks"][task]["pairs"]}
 
 
 def task_sizes(config: dict, task: str) -> TaskSizes:
@@ -108,7 +209,7 @@ def preference_settings(config: dict, task: str, method: str | None = None) -> P
     """Settings of one method on one task: ``preference`` < ``tasks.<t>.preference`` <
     ``methods.<m>.preference`` < ``tasks.<t>.methods.<m>`` (later wins)."""
     values = _preference_values(config, task, method) | {"precision": config["precision"]}
-    values.setdefault("seed", config["seed"])
+    values.setdefault("seed", task_seeds(config, task)[0])
     if values.get("stopwords") == "nltk":
         values["stopwords"] = []  # the list comes from the nltk_stopwords rule's file (see rules/training.smk)
     where = f"preference / tasks.{task}.preference" + (f" / methods.{method}" if method else "")
@@ -122,6 +223,13 @@ def _preference_values(config: dict, task: str, method: str | None) -> dict:
         values |= config["methods"][method].get("preference", {})
         values |= tc.get("methods", {}).get(method, {})
     return values
+
+
+def task_seeds(config: dict, task: str) -> list[int]:
+    """The preference-training seeds of a task (``tasks.<t>.seeds``; default: the study seed). The first is the
+    main run (``models/<method>/<task>``); each other one trains every method again from the same SFT model and
+    pairs (``seeds/seed<s>/``), and the accuracy tables show mean ± std over them."""
+    return list(config["tasks"][task].get("seeds") or [config["seed"]])
 
 
 def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:
@@ -240,13 +348,21 @@ def _sweep_tasks(config: dict, s: dict, where: str) -> None:
     bad = [t for t in s["tasks"] if t not in config["tasks"]]
     if bad:
         raise ConfigError(f"{where}.tasks: {bad} are not tasks of the study (have {list(config['tasks'])})")
+    open_ended = [t for t in s["tasks"] if "test_sets" not in config["tasks"][t]]
+    if open_ended:
+        raise ConfigError(f"{where}.tasks: {open_ended} have no test sets to score the sweep's models on")
+
+
+def _scored_tasks(config: dict) -> list[str]:
+    """Tasks whose models are scored on test sets (the default tasks of a sweep)."""
+    return [t for t, tc in config["tasks"].items() if "test_sets" in tc]
 
 
 def delta_sweep(config: dict) -> dict:
     """``sweeps.delta`` resolved: method (its δ is swept), reference (the horizontal line), values (floats),
     tasks."""
     given = config.get("sweeps", {}).get("delta")
-    s = DELTA_SWEEP_DEFAULTS | {"tasks": list(config["tasks"])} | (given or {})
+    s = DELTA_SWEEP_DEFAULTS | {"tasks": _scored_tasks(config)} | (given or {})
     s["values"] = [float(v) for v in s["values"]]
     methods = config["methods"]
     if given is None and (s["method"] not in methods or s["reference"] not in methods):
@@ -280,7 +396,7 @@ def edit_distance_sweep(config: dict) -> dict:
     from bmc.splits import UNITS
 
     given = config.get("sweeps", {}).get("edit_distance")
-    s = EDIT_DISTANCE_DEFAULTS | {"tasks": list(config["tasks"])} | (given or {})
+    s = EDIT_DISTANCE_DEFAULTS | {"tasks": _scored_tasks(config)} | (given or {})
     methods = config["methods"]
     if given is None:
         s["methods"] = [m for m in s["methods"] if m in methods]

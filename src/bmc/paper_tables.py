@@ -8,6 +8,7 @@ Which of the study's models stands for which row of each paper table is decided 
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
@@ -25,7 +26,7 @@ TABLES = {
     "table9": "Table 9: the editor LLM of the Bridging phase (DPO-BMC)",
 }
 MISSING_MD = "–"
-COLUMNS = ["row", "setup", "column", "ours", "paper", "diff", "source", "paper_note"]
+COLUMNS = ["row", "setup", "column", "ours", "paper", "diff", "std", "seeds", "source", "paper_note"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Cell:
     column: str
     value: float
     source: str
+    std: float | None = None  # sample standard deviation over seeds (None: one seed)
+    seeds: int = 1
 
 
 def load_paper(table: str | None = None) -> pd.DataFrame:
@@ -84,14 +87,22 @@ def compare(table: str, cells: list[Cell], paper: pd.DataFrame | None = None) ->
                     continue
                 ours_v = float(mine.value) if mine is not None else float("nan")
                 paper_v = float(theirs.value) if theirs is not None else float("nan")
+                std = mine.std if mine is not None and mine.std is not None else float("nan")
                 lines.append({"row": row, "setup": setup, "column": column, "ours": ours_v, "paper": paper_v,
-                              "diff": ours_v - paper_v, "source": mine.source if mine else "",
+                              "diff": ours_v - paper_v, "std": std, "seeds": mine.seeds if mine else float("nan"),
+                              "source": mine.source if mine else "",
                               "paper_note": theirs.note if theirs is not None else ""})
     frame = pd.DataFrame(lines, columns=COLUMNS)
     # Keep rows in the table's row order (the loops above went column-major).
     frame["_r"] = frame["row"].map({r: i for i, r in enumerate(rows)})
     frame["_c"] = range(len(frame))
     return frame.sort_values(["_r", "_c"]).drop(columns=["_r", "_c"]).reset_index(drop=True)
+
+
+def _seed_note(frame: pd.DataFrame) -> str:
+    """", mean ± std over N seeds" when some cell averages more than one seed."""
+    most = frame["seeds"].max()
+    return f"; mean ± std over up to {int(most)} seeds" if most > 1 else ""
 
 
 def wide(frame: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -103,18 +114,23 @@ def wide(frame: pd.DataFrame, value: str) -> pd.DataFrame:
     return out
 
 
-def _fmt(value: float, column: str, signed: bool = False) -> str:
+def _fmt(value: float, column: str, signed: bool = False, std: float = float("nan")) -> str:
     if pd.isna(value):
         return MISSING_MD
     digits = 0 if column.endswith("Len") else 3 if "margin" in column else 1
-    return f"{value:{'+' if signed else ''}.{digits}f}"
+    text = f"{value:{'+' if signed else ''}.{digits}f}"
+    return text if pd.isna(std) else f"{text} ± {std:.{digits}f}"  # mean ± std over seeds
 
 
-def _md_table(w: pd.DataFrame, signed: bool = False) -> str:
+def _std(w: pd.DataFrame, std: pd.DataFrame | None, row, key) -> float:
+    return float("nan") if std is None else std.loc[row, key]
+
+
+def _md_table(w: pd.DataFrame, signed: bool = False, std: pd.DataFrame | None = None) -> str:
     header = ["", *[f"{s} {c}" for s, c in w.columns]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row, values in w.iterrows():
-        cells = [_fmt(v, c, signed) for (s, c), v in values.items()]
+        cells = [_fmt(v, c, signed, _std(w, std, row, (s, c))) for (s, c), v in values.items()]
         lines.append("| " + " | ".join([str(row), *cells]) + " |")
     return "\n".join(lines)
 
@@ -124,7 +140,7 @@ def to_markdown(table: str, frame: pd.DataFrame, study: str, notes: list[str] = 
     parts = [f"# {TABLES[table]}", ""]
     if frame["ours"].notna().sum() == 0:
         parts += [f"*This {study} study produced none of this table's cells (see the notes).*", ""]
-    parts += [f"## This run ({study} study)", "", _md_table(wide(frame, "ours")), "",
+    parts += [f"## This run ({study} study{_seed_note(frame)})", "", _md_table(wide(frame, "ours"), std=wide(frame, "std")), "",
               "## Paper (Jiang et al., ICLR 2025; not this run)", "", _md_table(wide(frame, "paper")), "",
               "## Difference: this run − paper", "", _md_table(wide(frame, "diff"), signed=True), "",
               f"Missing cells ({MISSING_MD}) are missing on one side; none is filled.", ""]
@@ -148,12 +164,13 @@ th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}td.missing{c
 caption{text-align:left;font-weight:bold;padding:4px 0}li{margin:2px 0}"""
 
 
-def _html_table(w: pd.DataFrame, caption: str, signed: bool = False) -> str:
+def _html_table(w: pd.DataFrame, caption: str, signed: bool = False, std: pd.DataFrame | None = None) -> str:
     head = "".join(f"<th>{escape(f'{s} {c}')}</th>" for s, c in w.columns)
     lines = [f"<table><caption>{escape(caption)}</caption><tr><th></th>{head}</tr>"]
     for row, values in w.iterrows():
-        cells = "".join(f'<td class="missing">{MISSING_MD}</td>' if pd.isna(v) else f"<td>{_fmt(v, c, signed)}</td>"
-                        for (_, c), v in values.items())
+        cells = "".join(f'<td class="missing">{MISSING_MD}</td>' if pd.isna(v)
+                        else f"<td>{_fmt(v, c, signed, _std(w, std, row, (s, c)))}</td>"
+                        for (s, c), v in values.items())
         lines.append(f"<tr><td>{escape(str(row))}</td>{cells}</tr>")
     return "\n".join([*lines, "</table>"])
 
@@ -164,7 +181,7 @@ def to_html(table: str, frame: pd.DataFrame, study: str, notes: list[str] = ()) 
              f"<style>{_HTML_STYLE}</style></head><body><h2>{escape(TABLES[table])}</h2>"]
     if frame["ours"].notna().sum() == 0:
         parts.append(f"<p><em>This {escape(study)} study produced none of this table's cells (see the notes).</em></p>")
-    parts += [_html_table(wide(frame, "ours"), f"This run ({study} study)"),
+    parts += [_html_table(wide(frame, "ours"), f"This run ({study} study{_seed_note(frame)})", std=wide(frame, "std")),
               _html_table(wide(frame, "paper"), "Paper (Jiang et al., ICLR 2025; not this run)"),
               _html_table(wide(frame, "diff"), "Difference: this run − paper", signed=True),
               f"<p>Missing cells ({MISSING_MD}) are missing on one side; none is filled.</p>"]
@@ -192,7 +209,7 @@ def _tex(text: str) -> str:
 
 def to_latex(table: str, frame: pd.DataFrame, study: str) -> str:
     """A booktabs tabular: each cell is "this run (paper)"; "--" where a side is missing."""
-    ours, paper = wide(frame, "ours"), wide(frame, "paper")
+    ours, paper, std = wide(frame, "ours"), wide(frame, "paper"), wide(frame, "std")
     setups = list(dict.fromkeys(s for s, _ in ours.columns))
     spans = [(s, sum(1 for t, _ in ours.columns if t == s)) for s in setups]
     lines = [
@@ -207,7 +224,7 @@ def to_latex(table: str, frame: pd.DataFrame, study: str) -> str:
         cells = []
         for key in ours.columns:
             a, b = ours.loc[row, key], paper.loc[row, key]
-            fa = "--" if pd.isna(a) else _fmt(a, key[1])
+            fa = "--" if pd.isna(a) else _fmt(a, key[1], std=std.loc[row, key]).replace("±", r"$\pm$")
             fb = "--" if pd.isna(b) else _fmt(b, key[1])
             cells.append(f"{fa} ({fb})")
         lines.append(" & ".join([_tex(str(row)), *cells]) + r" \\")
@@ -277,25 +294,36 @@ def setup_name(config: dict, task: str) -> str:
     """The paper setup a task stands for; the task's label where two tasks stand for the same setup."""
     tasks = config["tasks"]
     setup = tasks[task]["paper_setup"]
+    if setup == "IF":  # the paper names its instruction-following setups by model: "IF Llama3-8B"
+        return f"IF {tasks[task]['label']}"
     if sum(1 for t in tasks.values() if t["paper_setup"] == setup) > 1:
         return f"{setup} ({tasks[task]['label']})"
     return setup
 
 
 # ------------------------------------------------------------------------------- cells from this run's files
-def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str]], rows: dict[str, str],
+def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str] | list[tuple[dict, str]]], rows: dict[str, str],
                    setups: dict[str, str], per_test_set: bool) -> list[Cell]:
-    """Cells from evaluation summaries ``{(task, model): (scores.json content, its path)}``; the setup average
+    """Cells from evaluation summaries ``{(task, model): (scores.json content, its path)}``, or a list of them, one
+    per seed: then each cell is the mean over the seeds, with their sample standard deviation. The setup average
     always, each test set's accuracy too when ``per_test_set``."""
     cells = []
-    for (task, model), (summary, path) in summaries.items():
+    for (task, model), runs in summaries.items():
         if model not in rows:
             continue
-        source = f"rule evaluate: {path}"
+        runs = [runs] if isinstance(runs, tuple) else list(runs)
+        paths = [path for _, path in runs]
+        source = (f"rule evaluate: {paths[0]}" if len(runs) == 1 else
+                  f"rules evaluate, evaluate_seed ({len(runs)} seeds): " + "; ".join(paths))
+
+        def cell(column, values):
+            std = statistics.stdev(values) if len(values) > 1 else None
+            return Cell(rows[model], setups[task], column, statistics.fmean(values), source, std, len(values))
+
         if per_test_set:
-            for name, ts in summary["test_sets"].items():
-                cells.append(Cell(rows[model], setups[task], name, ts["accuracy"], source))
-        cells.append(Cell(rows[model], setups[task], "Avg", summary["average"], source))
+            for name in runs[0][0]["test_sets"]:
+                cells.append(cell(name, [s["test_sets"][name]["accuracy"] for s, _ in runs]))
+        cells.append(cell("Avg", [s["average"] for s, _ in runs]))
     return cells
 
 

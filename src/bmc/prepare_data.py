@@ -649,3 +649,44 @@ def prepare_test_set(name: str, out_path: str | Path, data_files: DataFiles | No
         raise SizeError(f"{name}: expected {spec.size} records, got {len(records)}")
     n = write_records(out_path, records, spec.json_style)
     return {"name": name, "source": source, "rows": len(rows), "records": n, "path": str(out_path)}
+
+
+# --------------------------------------------------------------------------------------------------
+# A task's test split: its prepared test sets as the records the evaluate rule reads.
+
+GRADER_DATASET = {"gsm8k": "gsm8k", "math500": "math-oai", "math_full": "math-oai", "mawps": "mawps",
+                  "tabmwp": "tabmwp"}
+
+
+def evaluation_record(record: Mapping, name: str) -> dict:
+    """One prepared test record as ``{problem, solution, answer, type}`` (``type`` = the set's name): QA sets as
+    they are; math sets through the official harness's question and gold-answer parsing
+    (:func:`bmc.math_grader.math_question`, :func:`~bmc.math_grader.parse_ground_truth`). ``solution`` is the
+    gold response where the set has one (MAWPS has none: "The answer is: <x>"), the held-out y_w."""
+    spec = get_spec(name)
+    if spec.setup == "QA":
+        return {"problem": record["problem"], "solution": record["solution"], "answer": record["answer"],
+                "type": name}
+    from bmc.math_grader import math_question, parse_ground_truth
+
+    dataset = GRADER_DATASET[name]
+    answer = parse_ground_truth(dict(record), dataset)
+    if dataset == "gsm8k":
+        solution = record["answer"].split("####")[0].strip() + f"\nThe answer is: {answer}"
+    elif dataset == "mawps":
+        solution = f"The answer is: {answer}"
+    else:
+        solution = record["solution"]
+    return {"problem": math_question(dict(record), dataset), "solution": solution, "answer": answer, "type": name}
+
+
+def test_split(files: Mapping[str, str | Path]) -> list[dict]:
+    """The records of several prepared test sets (name -> file), in the given order."""
+    out = []
+    for name, path in files.items():
+        for i, record in iter_json_lines(path):
+            try:
+                out.append(evaluation_record(record, name))
+            except (KeyError, TypeError, ValueError) as e:
+                raise RecordError(path, i, None, f"not a {name} record ({type(e).__name__}: {e})") from None
+    return out

@@ -35,25 +35,30 @@ QA_STOP = ["Question:", "Question", "USER:", "USER", "ASSISTANT:", "ASSISTANT", 
            "Response:", "Response", "Below"]
 MATH_STOP = ["</s>", "Instruction", "Response"]
 
-PROMPT_STYLES = ("qa", "math")
+PROMPT_STYLES = ("qa", "math", "chat")  # chat: the SFT checkpoint's own template, open-ended (instruction following)
 
 
 def response_prefix(style: str) -> str:
     """What the assistant turn starts with in training data of this prompt style."""
     _check_style(style)
-    return QA_RESPONSE_PREFIX if style == "qa" else ""
+    return QA_RESPONSE_PREFIX if style == "qa" else ""  # math and chat responses start right away
 
 
 def eval_prompt(problem: str, style: str, preamble: bool = True) -> str:
     """The official zero-shot evaluation prompt. ``preamble=False`` drops the Alpaca preamble so the
     prompt matches the training template (a fidelity switch; the official code keeps it)."""
     _check_style(style)
+    if style == "chat":
+        raise ValueError("chat tasks have no zero-shot evaluation prompt: they are evaluated by the "
+                         "instruction_following block's benchmarks, with the model's chat template")
     head = ALPACA_PREAMBLE if preamble else ""
     return f"{head}### Instruction:\n{problem}\n\n### Response:\n{response_prefix(style)}"
 
 
 def stop_strings(style: str) -> list[str]:
     _check_style(style)
+    if style == "chat":
+        return []  # the chat template's end-of-turn token ends a response
     return list(QA_STOP if style == "qa" else MATH_STOP)
 
 

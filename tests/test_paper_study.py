@@ -422,7 +422,7 @@ def test_a_paper_shaped_study_runs_from_hub_files(tmp_path, monkeypatch):
     chat_bridge = json.loads((out / "pairs/chat/bridged/main_stats.json").read_text())
     assert chat_bridge["pairs_sent_to_editor"] == 30
     table1 = (out / "tables/table1.md").read_text()
-    assert "± " in table1 and "Math" in table1 and "Tiny" not in table1  # two seeds; IF has no accuracy
+    assert "± " in table1 and "Math" in table1 and "IF Tiny" not in table1  # two seeds; IF has no accuracy
     table4 = (out / "tables/table4.csv").read_text()
     assert "IF Tiny" in table4 and "reward accuracy" in table4
     seeds = json.loads((out / "seeds/seed1/models/dpo_bmc/math/run_info.json").read_text())

@@ -34,12 +34,12 @@ include: "rules/sampling.smk"
 include: "rules/bridging.smk"
 include: "rules/training.smk"
 include: "rules/evaluation.smk"
+include: "rules/instruction_following.smk"  # AlpacaEval 2 / Arena-Hard answers and judges (Table 2)
 include: "rules/tables.smk"
 include: "rules/analysis.smk"  # held-out rewards (Table 4), KL curves, token rewards
 include: "rules/report.smk"
 include: "rules/sweeps.smk"  # named targets figure_delta, figure_edit_distance, sweeps (in all: sweeps.in_all)
 include: "rules/seeds.smk"  # replicates of preference training for tasks.<t>.seeds[1:]
-include: "rules/instruction_following.smk"  # Table 2, only with an instruction_following block
 
 
 rule all:

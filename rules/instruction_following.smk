@@ -1,8 +1,9 @@
 # Instruction following (paper Table 2): AlpacaEval 2 and Arena-Hard v0.1 answers of each configured task's
 # models with a chat template and the official decoding (bmc.instruction_following), judged by alpaca_eval
 # (length-controlled win rate vs GPT-4 Turbo) and arena-hard-auto (win rate vs GPT-4-0314) against an
-# OpenAI-compatible endpoint (bmc.judges). Only with an `instruction_following:` config block; without it
-# this file defines its rules but nothing requests them.
+# OpenAI-compatible endpoint (bmc.judges); the table2 rule (rules/tables.smk) puts them beside the paper, and
+# Tables 5 and 9 take their IF column (AE2 LC) from them. Only with an `instruction_following:` config block;
+# without it this file defines its rules but nothing requests them.
 #
 # The two judge rules are the study's only rules that need the network and an API key (the variable named by
 # instruction_following.judge.api_key_env; never written anywhere). They check both before doing any work.
@@ -154,38 +155,3 @@ rule judge_arena_hard:
         "../envs/judging.yaml"
     script:
         "../scripts/judge_arena_hard.py"
-
-
-rule table2:
-    input:
-        scores=[if_judge_file(b, t, m) for b, t, m in IF_JOBS],
-    output:
-        **table_outputs("table2"),
-    log:
-        logfile("table2", "table2"),
-    benchmark:
-        benchfile("table2", "table2")
-    params:
-        table="table2",
-        study=STUDY,
-        score_keys=IF_JOBS,
-        cells="judges",
-        rows=table_rows(config, "table2"),
-        setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
-        notes=[
-            "AlpacaEval 2: length-controlled (LC) and raw win rate (WR, %) against the prompt file's reference "
-            f"outputs ({', '.join(IF['prompt_sets']['alpaca_eval']['data_files'] or [IF['prompt_sets']['alpaca_eval']['hub_file']])}; "
-            "each judge.json names the reference generator; AlpacaEval 2's is GPT-4 Turbo), judged by "
-            f"{IF['judge']['model']} ({IF['judge']['alpaca_eval']['annotator']}); Len: average characters, "
-            "alpaca_eval's avg_length. Arena-Hard v0.1: win rate (%) against "
-            f"{IF['judge']['arena_hard']['baseline']}, judged by {IF['judge']['model']}; Len: average tokens.",
-            "Decoding: " + "; ".join(f"{b} T {d.temperature}, top_p {d.top_p}, {d.max_new_tokens} new tokens"
-                                     for b, d in IF["decoding"].items())
-            + (f"; only the first {IF['limit']} prompts of each set (limit)" if IF["limit"] else ""),
-        ] if IF else [],
-    resources:
-        **rule_resources("table2"),
-    conda:
-        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
-    script:
-        "../scripts/make_table.py"

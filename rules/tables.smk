@@ -41,6 +41,14 @@ def table_params(table, per_test_set=False, tasks=None, seeds=False):
     }
 
 
+def judge_keys(table):
+    """(task, model) of the AlpacaEval 2 results behind a table's IF cells (Tables 5 and 9: AE2 LC of the IF
+    setups), when the study has them and the judges can run (their key is set); otherwise none."""
+    if table not in ("table5", "table9") or not IF or judge_key_missing(IF) or "alpaca_eval" not in IF["benchmarks"]:
+        return []
+    return [(t, m) for t, s in IF["setups"].items() for m in table_rows(config, table) if m in s["models"]]
+
+
 for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", False), ("table9", False)):
 
     rule:
@@ -48,6 +56,7 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
             _table
         input:
             scores=[score_file(t, m, s) for t, m, s in seed_keys(_table)],
+            judges=[if_judge_file("alpaca_eval", t, m) for t, m in judge_keys(_table)],
         output:
             **table_outputs(_table),
         log:
@@ -56,12 +65,49 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
             benchfile(_table, _table)
         params:
             **table_params(_table, _per_test_set, seeds=True),
+            judge_keys=judge_keys(_table),
+            judge_setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
         resources:
             **rule_resources(_table),
         conda:
             "../envs/tables.yaml"
         script:
             "../scripts/make_table.py"
+
+
+rule table2:
+    input:
+        scores=[if_judge_file(b, t, m) for b, t, m in IF_JOBS],
+    output:
+        **table_outputs("table2"),
+    log:
+        logfile("table2", "table2"),
+    benchmark:
+        benchfile("table2", "table2")
+    params:
+        table="table2",
+        study=STUDY,
+        score_keys=IF_JOBS,
+        cells="judges",
+        rows=table_rows(config, "table2"),
+        setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
+        notes=[
+            "AlpacaEval 2: length-controlled (LC) and raw win rate (WR, %) against the prompt file's reference "
+            f"outputs ({', '.join(IF['prompt_sets']['alpaca_eval']['data_files'] or [IF['prompt_sets']['alpaca_eval']['hub_file']])}; "
+            "each judge.json names the reference generator; AlpacaEval 2's is GPT-4 Turbo), judged by "
+            f"{IF['judge']['model']} ({IF['judge']['alpaca_eval']['annotator']}); Len: average characters, "
+            "alpaca_eval's avg_length. Arena-Hard v0.1: win rate (%) against "
+            f"{IF['judge']['arena_hard']['baseline']}, judged by {IF['judge']['model']}; Len: average tokens.",
+            "Decoding: " + "; ".join(f"{b} T {d.temperature}, top_p {d.top_p}, {d.max_new_tokens} new tokens"
+                                     for b, d in IF["decoding"].items())
+            + (f"; only the first {IF['limit']} prompts of each set (limit)" if IF["limit"] else ""),
+        ] if IF else [],
+    resources:
+        **rule_resources("table2"),
+    conda:
+        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
+    script:
+        "../scripts/make_table.py"
 
 
 rule figure_table1:

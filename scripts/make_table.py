@@ -22,6 +22,13 @@ else:
     for key, summary, path in runs:
         per_seed.setdefault(key[:2], []).append((summary, path))
     cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set)
+judge_keys = p.get("judge_keys") or []
+if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside the QA/math accuracy
+    from bmc.instruction_following import table2_cells
+
+    results = {("alpaca_eval", *key): (read_json(path), path)
+               for key, path in zip(judge_keys, snakemake.input.judges, strict=True)}
+    cells += [c for c in table2_cells(results, p.rows, p.judge_setups) if c.column == "AE2 LC"]
 frame = compare(p.table, cells)
 write_text(snakemake.output.csv, frame.to_csv(index=False, float_format="%.4g"))
 write_text(snakemake.output.md, to_markdown(p.table, frame, p.study, p.notes))

@@ -78,6 +78,16 @@ def test_each_setup_gets_its_data_and_models_from_the_paper_sources(paper_jobs):
         assert f"results/paper/if/alpaca_eval/{task}/dpo_bmc/model_outputs.json" in rules_for
 
 
+def test_tables_5_and_9_take_their_if_column_from_the_alpacaeval_judge(paper_jobs):
+    for table in ("table5", "table9"):
+        inputs = next(j["input"] for j in paper_jobs if j["rule"] == table)
+        assert "results/paper/if/alpaca_eval/if_llama3/dpo_bmc/judge.json" in inputs
+        assert "results/paper/eval/qa/dpo_bmc/scores.json" in inputs
+        assert not any("arena_hard" in f for f in inputs)
+    table5 = next(j["input"] for j in paper_jobs if j["rule"] == "table5")
+    assert "results/paper/if/alpaca_eval/if_llama3/simpo_bmc/judge.json" in table5
+
+
 def test_every_method_is_trained_on_every_setup_and_replicated_over_the_seeds(paper_jobs):
     config = yaml.safe_load(PAPER.read_text())
     methods = set(config["methods"])

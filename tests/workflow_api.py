@@ -56,6 +56,6 @@ def plan_jobs(workdir, configfiles=(), config=None, targets=("all",)) -> list[di
         w = dag_api.workflow_api._workflow
         w._prepare_dag(forceall=False, ignore_incomplete=False, lock_warn_only=True)
         w._build_dag()
-        return [{"rule": job.rule.name, "output": [str(f) for f in job.output],
+        return [{"rule": job.rule.name, "input": [str(f) for f in job.input], "output": [str(f) for f in job.output],
                  "resources": {k: v for k, v in job.resources.items() if not k.startswith("_")},
                  "local": job.rule.name in w._localrules} for job in w.dag.needrun_jobs()]

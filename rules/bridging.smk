@@ -14,7 +14,7 @@ rule bridge_pairs:
         benchfile("bridge_pairs", "{task}/{bset}")
     params:
         settings=lambda wc: asdict(bridge_settings(config, wc.bset)),
-        editor=lambda wc: {k: v for k, v in editor_spec(config, wc.bset).items() if k != PRICE_KEY},
+        editor=lambda wc: {k: v for k, v in editor_spec(config, wc.bset).items() if k not in (PRICE_KEY, "label")},
         decoding=lambda wc: bridged_set(config, wc.bset)["decoding"],
         style=lambda wc: answer_style(config, wc.task),  # None: open-ended pairs, no answer check
         cache=lambda wc: editor_cache_path(wc.bset),

@@ -437,3 +437,13 @@ def test_a_paper_shaped_study_runs_from_hub_files(tmp_path, monkeypatch):
     assert "IF Tiny" in table4 and "reward accuracy" in table4
     seeds = json.loads((out / "seeds/seed1/models/dpo_bmc/math/run_info.json").read_text())
     assert seeds["seed"] == 1
+
+
+def test_paper_table_rows_line_up_with_the_papers():
+    from bmc.paper_tables import load_paper, table_rows
+
+    config = yaml.safe_load(PAPER.read_text())
+    for table in ("table1", "table3", "table5", "table9"):
+        paper_rows = set(load_paper(table)["row"])
+        ours = set(table_rows(config, table).values())
+        assert paper_rows <= ours, (table, paper_rows - ours)

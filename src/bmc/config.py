@@ -289,7 +289,7 @@ def editor_spec(config: dict, bset: str) -> dict:
 def check_editors(config: dict) -> None:
     kinds = {"openai": OpenAISettings, "vllm": VLLMSettings, "transformers": TransformersSettings}
     for name, spec in config["editors"].items():
-        options = {k: v for k, v in spec.items() if k not in ("kind", "price_usd_per_million_tokens")}
+        options = {k: v for k, v in spec.items() if k not in ("kind", "label", "price_usd_per_million_tokens")}
         if spec["kind"] == "rule":
             if options:
                 raise ConfigError(f"editors.{name}: the rule editor takes no options, got {sorted(options)}")

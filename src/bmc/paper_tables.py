@@ -283,7 +283,7 @@ def table_rows(config: dict, table: str) -> dict[str, str]:
                 s = _bridged_set(config, m)
                 if s["direction"] == main_direction:
                     spec = config["editors"][s["editor"]]
-                    label = f"DPO-BMC ({spec.get('model') or s['editor']})"
+                    label = f"DPO-BMC ({spec.get('label') or spec.get('model') or s['editor']})"
                     if label not in rows.values():
                         rows[name] = label
         return rows

@@ -7,10 +7,11 @@
 #
 # Default targets: the micro study's chain to one trained and evaluated model (DPO-BMC on QA) plus the
 # study config record: every stage once (data, tokenizer, base model, SFT on the fake GPU, sampling,
-# bridging, preference training, evaluation), 12 jobs. The whole study is 70-odd jobs, and each costs two
-# Snakemake start-ups inside SLURM (the sbatch script, then srun), each parsing the workflow, which imports
-# torch, transformers and TRL through bmc.config: 20-40 s per job on a 2-core machine. Measured on a shared
-# 2-core machine: 6 min for the chain, 35 min for `all` (87 jobs in 10 SLURM jobs).
+# bridging, preference training, evaluation), 12 jobs. CI runs `all` (MICRO_SLURM_TARGETS=all: 88 jobs in 10
+# SLURM jobs, every table and figure). Each SLURM job starts Snakemake twice (the sbatch script, then srun),
+# and each job runs its script in a fresh Python process (torch, transformers, TRL). Measured on the 2-core
+# build machine, nothing else running: 11 min 4 s for `all` (it was 35 min while parsing the workflow
+# imported torch: bmc.settings now keeps the parse light).
 # Jobs go to SLURM as group jobs (Snakemake --groups, a standard cluster feature; inside a group job
 # Snakemake runs the group's jobs one by one), which saves the sbatch, the outer start-up and the polling
 # per job:

@@ -14,6 +14,7 @@ from bmc.config import (
     sft_data_settings,
     tasks_from,
     task_seeds,
+    seeds_in_one_job,
     bridge_settings,
     bridged_set,
     bridged_set_names,
@@ -179,13 +180,23 @@ def model_dir(wildcards):
 SEED_DIR = f"{RESULTS}/seeds"
 
 
+# seeds_in_one_job: the seeds each training and evaluation job covers (the same for every task); None: one job per seed
+ONE_JOB_SEEDS = seeds_in_one_job(config)
+
+
+def seed_path(seed, path):
+    """``path`` (relative to the study's folder) of the run with ``seed`` among a task's seeds ``seeds``: the first
+    seed's under results/<study>/, the others' under results/<study>/seeds/seed<s>/ (a pattern for rules)."""
+    return f"{RESULTS}/{path}" if seed == ONE_JOB_SEEDS[0] else f"{SEED_DIR}/seed{seed}/{path}"
+
+
 def model_seeds(task, model):
     seeds = task_seeds(config, task)
     return seeds[:1] if model == "sft" else seeds
 
 
-def score_file(task, model, seed):
-    """The score file of one model of a task trained with one seed."""
+def score_file(task, model, seed, name="scores.json"):
+    """The score file (or, with ``name``, another evaluation output) of one model of a task trained with one seed."""
     if seed == task_seeds(config, task)[0]:
-        return f"{RESULTS}/eval/{task}/{model}/scores.json"
-    return f"{SEED_DIR}/seed{seed}/eval/{task}/{model}/scores.json"
+        return f"{RESULTS}/eval/{task}/{model}/{name}"
+    return f"{SEED_DIR}/seed{seed}/eval/{task}/{model}/{name}"

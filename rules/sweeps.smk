@@ -20,11 +20,6 @@ def sweep_training_inputs(pairs):
     return inputs
 
 
-def evaluation_params(cache):
-    return {"evaluation": config["evaluation"], "style": lambda wc: config["tasks"][wc.task]["prompt_style"],
-            "test_sets": lambda wc: config["tasks"][wc.task]["test_sets"], "cache": cache}
-
-
 def delta_pairs(wildcards):
     """The pairs of the swept method (its bridged set, or the main set's (y_w, y_l))."""
     return f"{RESULTS}/pairs/{wildcards.task}/bridged/{method_bridged_set(config, DELTA['method'])}.jsonl"

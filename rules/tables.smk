@@ -1,6 +1,6 @@
 # The paper's tables, one named rule each (csv, md, tex under results/<study>/tables/), every cell beside the
 # paper's number; the Table 1 bar chart. Which model stands for which paper row: bmc.paper_tables.table_rows.
-from bmc.paper_tables import TABLES, setup_name, table_rows
+from bmc.paper_tables import TABLES, dpo_reference, setup_name, table_rows
 
 ACCURACY_TASKS = [t for t in TASKS if config["tasks"][t]["paper_setup"] in ("QA", "Math")]
 
@@ -13,7 +13,8 @@ def score_keys(table, tasks=None):
 def table_outputs(table):
     caption = "../report/table.rst"
     labels = {"table": TABLES[table].split(":")[0]}
-    return {
+    paired = {"paired": f"{RESULTS}/tables/{table}_paired.csv"} if paired_keys(table) else {}
+    return paired | {
         "html": report(f"{RESULTS}/tables/{table}.html", caption=caption, category="Tables", subcategory=table,
                        labels=labels | {"format": "HTML"}),
         "csv": report(f"{RESULTS}/tables/{table}.csv", caption=caption, category="Tables", subcategory=table,
@@ -41,6 +42,14 @@ def table_params(table, per_test_set=False, tasks=None, seeds=False):
     }
 
 
+def paired_keys(table):
+    """Table 1's paired differences to DPO: (task, model, seed) of every prediction file they read (none for the
+    other tables, or without a DPO method)."""
+    if table != "table1" or dpo_reference(config) is None:
+        return []
+    return seed_keys(table)
+
+
 def judge_keys(table):
     """(task, model) of the AlpacaEval 2 results behind a table's IF cells (Tables 5 and 9: AE2 LC of the IF
     setups), when the study has them and the judges can run (their key is set); otherwise none."""
@@ -57,6 +66,7 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
         input:
             scores=[score_file(t, m, s) for t, m, s in seed_keys(_table)],
             judges=[if_judge_file("alpaca_eval", t, m) for t, m in judge_keys(_table)],
+            predictions=[score_file(t, m, s, "predictions.jsonl") for t, m, s in paired_keys(_table)],
         output:
             **table_outputs(_table),
         log:
@@ -66,6 +76,9 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
         params:
             **table_params(_table, _per_test_set, seeds=True),
             judge_keys=judge_keys(_table),
+            paired_keys=paired_keys(_table),
+            seeds_rule="rule evaluate_seeds" if ONE_JOB_SEEDS else "rules evaluate, evaluate_seed",
+            paired_reference=dpo_reference(config),
             judge_setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
         resources:
             **rule_resources(_table),

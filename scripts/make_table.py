@@ -5,7 +5,8 @@ from bmc.runtime import log_to
 log = log_to(snakemake.log[0])
 
 from bmc.io import read_json, write_text  # noqa: E402
-from bmc.paper_tables import accuracy_cells, compare, reward_cells, to_html, to_latex, to_markdown  # noqa: E402
+from bmc.paper_tables import (  # noqa: E402
+    accuracy_cells, compare, paired_frame, reward_cells, to_html, to_latex, to_markdown)
 
 p = snakemake.params
 kind = p.get("cells", "accuracy")
@@ -21,7 +22,7 @@ else:
     per_seed = {}  # accuracy keys are (task, model, seed): one score file per seed, averaged in the cell
     for key, summary, path in runs:
         per_seed.setdefault(key[:2], []).append((summary, path))
-    cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set)
+    cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set, seeds_rule=p.seeds_rule)
 judge_keys = p.get("judge_keys") or []
 if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside the QA/math accuracy
     from bmc.instruction_following import table2_cells
@@ -30,8 +31,26 @@ if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside
                for key, path in zip(judge_keys, snakemake.input.judges, strict=True)}
     cells += [c for c in table2_cells(results, p.rows, p.judge_setups) if c.column == "AE2 LC"]
 frame = compare(p.table, cells)
+paired = []
+if p.get("paired_keys"):  # Table 1: each method minus DPO, paired over seeds and test questions (bmc.significance)
+    from bmc.io import read_jsonl
+    from bmc.significance import correctness, paired_difference
+
+    paired_runs = {}  # (task, model) -> per seed, in the config's seed order: {test set: 0/1 per question}
+    summary_of = {key: summary for key, summary, _ in runs}
+    for key, path in zip(p.paired_keys, snakemake.input.predictions, strict=True):
+        test_sets = list(summary_of[tuple(key)]["test_sets"])
+        predictions = read_jsonl(path, {"test_set": str, "correct": bool})
+        paired_runs.setdefault(tuple(key[:2]), []).append(correctness(predictions, test_sets, path))
+    reference = p.paired_reference
+    for (task, model), method_runs in paired_runs.items():
+        if model in ("sft", reference) or model not in p.rows:
+            continue
+        paired.append(paired_difference(method_runs, paired_runs[task, reference], p.rows[model], p.rows[reference],
+                                        p.setups[task]))
+    write_text(snakemake.output.paired, paired_frame(paired).to_csv(index=False, float_format="%.4g"))
 write_text(snakemake.output.csv, frame.to_csv(index=False, float_format="%.4g"))
-write_text(snakemake.output.md, to_markdown(p.table, frame, p.study, p.notes))
+write_text(snakemake.output.md, to_markdown(p.table, frame, p.study, p.notes, paired))
 write_text(snakemake.output.tex, to_latex(p.table, frame, p.study))
-write_text(snakemake.output.html, to_html(p.table, frame, p.study, p.notes))
+write_text(snakemake.output.html, to_html(p.table, frame, p.study, p.notes, paired))
 log.info("%s: %d reproduced cells, %d paper cells", p.table, frame["ours"].notna().sum(), frame["paper"].notna().sum())

@@ -1,4 +1,6 @@
-"""Rule train_preference: one method of the grid on one task (TRL DPOTrainer extended for DPO-BMC).
+"""Rule train_preference: one method of the grid on one task (TRL DPOTrainer extended for DPO-BMC), for each
+seed the job trains (params ``seeds``; one output folder per seed, in that order; none given: one run with the
+settings' seed).
 
 A Snakemake ``script:``. A job with more than one GPU (resource ``gpu``) turns into ``accelerate launch`` of
 this file, one process per GPU, each run as ``python scripts/train_preference.py --job <log>.job.json``
@@ -12,6 +14,8 @@ from bmc.launch import is_main_process, training_job  # noqa: E402
 
 job = training_job(smk, __file__)
 setup(job.threads)
+
+from dataclasses import replace  # noqa: E402
 
 from bmc.checkpoints import Checkpointing  # noqa: E402
 from bmc.heldout import CHOSEN_FIELDS  # noqa: E402
@@ -30,11 +34,18 @@ if not pairs:
     raise SystemExit(f"{job.input.pairs}: no preference pairs to train on (see the stats files beside it)")
 heldout = job.input.get("heldout_chosen")  # with kl_every_steps: held-out KL logged during training
 heldout_chosen = read_jsonl(heldout, CHOSEN_FIELDS, nonempty=("problem", "y_w")) if heldout else None
-out = job.output[0]
-result = train_preference(job.input.sft, pairs, method, settings, out,
-                          Checkpointing.for_job(job), pairs_path=job.input.pairs,
-                          heldout_chosen=heldout_chosen)
-if is_main_process():
-    write_json(f"{out}/run_info.json", run_info("train_preference", job.params.settings, settings.seed,
-                                                method=job.params.method, result=result))
-log.info("trained %s: %s", method.label, {k: v for k, v in result.items() if k != "log_history"})
+seeds = list(job.params.get("seeds") or [settings.seed])
+if len(seeds) != len(job.output):
+    raise SystemExit(f"{job.rule}: {len(seeds)} seeds {seeds} but {len(job.output)} output folders")
+ckpt = Checkpointing.for_job(job)
+runs = []
+for i, (seed, out) in enumerate(zip(seeds, job.output, strict=True)):
+    # the first seed is the main run: only it logs the held-out KL curve (Figure 4 reads the main run)
+    run = replace(settings, seed=seed, kl_every_steps=settings.kl_every_steps if i == 0 else 0)
+    result = train_preference(job.input.sft, pairs, method, run, out,
+                              ckpt.for_seed(seed) if len(seeds) > 1 else ckpt, pairs_path=job.input.pairs,
+                              heldout_chosen=heldout_chosen if i == 0 else None)
+    if is_main_process():
+        write_json(f"{out}/run_info.json", run_info(job.rule, job.params.settings | {"seed": seed}, seed,
+                                                    method=job.params.method, result=result))
+    log.info("trained %s, seed %d: %s", method.label, seed, {k: v for k, v in result.items() if k != "log_history"})

@@ -55,13 +55,16 @@ def test_markdown_and_latex_show_missing_as_missing(tmp_path):
     frame = compare("table5", cells)
     md = to_markdown("table5", frame, "tiny", ["a note"])
     assert "## This run (tiny study)" in md and "| DPO | 46.5 |" in md.replace("  ", " ")
-    assert "| IPO | – |" in md                      # this run has no IPO: missing, not 0
+    ours_block = md.split("## Paper")[0]
+    assert "| IPO |" not in ours_block and "| IPO | 60.6 |" in md  # no row for a method the study did not train;
+    assert "StrategyQA" not in ours_block                          # the paper's rows and columns in its own block
+    assert "Avg | – |" not in ours_block
     assert "-14.8" in md                            # 46.54 - 61.3
     assert "- DPO, QA: rule evaluate: results/x/eval/qa/dpo/scores.json" in md and "- a note" in md
     assert "likely a copy of SFT StrategyQA" in md  # the paper's own caveat travels with its number
     tex = to_latex("table5", frame, "tiny")
-    assert r"\begin{tabular}" in tex and "46.5 (61.3)" in tex and "-- (60.6)" in tex
-    assert tex.count(r"\\") == 2 + len(set(frame["row"]))
+    assert r"\begin{tabular}" in tex and "46.5 (61.3)" in tex and "IPO" not in tex
+    assert tex.count(r"\\") == 2 + 1  # the two header lines and this run's one row
 
 
 def test_reward_and_length_columns_keep_their_precision():

@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -164,6 +164,10 @@ class Checkpointing:
         return cls(f"results/{smk.config['study']}/checkpoints/" + "/".join(parts),
                    smk.config.get("checkpoints", {}).get("every_steps", 0),
                    job_fingerprint(dict(smk.params.items()), list(smk.input)))
+
+    def for_seed(self, seed: int) -> Checkpointing:
+        """The checkpoints of one seed of a job that trains several: a folder ``seed<s>`` of the job's."""
+        return replace(self, directory=f"{self.directory}/seed{seed}" if self.directory else self.directory)
 
     def finish(self) -> None:
         """Remove the checkpoints of a finished job (main process, after every process is done with them)."""

@@ -88,6 +88,7 @@ def check_study(config: dict) -> None:
             raise ConfigError(f"bridging set {bset!r}: the rule editor needs gold answers, which tasks {open_ended} "
                               "(open-ended pairs) do not have; use an LLM editor")
     analysis_settings(config)
+    seeds_in_one_job(config)
 
 
 # ------------------------------------------------------------------------------------------ task sources
@@ -230,6 +231,20 @@ def task_seeds(config: dict, task: str) -> list[int]:
     main run (``models/<method>/<task>``); each other one trains every method again from the same SFT model and
     pairs (``seeds/seed<s>/``), and the accuracy tables show mean ± std over them."""
     return list(config["tasks"][task].get("seeds") or [config["seed"]])
+
+
+def seeds_in_one_job(config: dict) -> list[int] | None:
+    """With ``seeds_in_one_job``: the seeds every job of preference training and of its evaluation covers (the
+    tasks' common ``seeds``); None: one job per seed (rules/seeds.smk)."""
+    if not config.get("seeds_in_one_job"):
+        return None
+    lists = {task: task_seeds(config, task) for task in config["tasks"]}
+    first = next(iter(lists.values()))
+    for task, seeds in lists.items():
+        if seeds != first:
+            raise ConfigError(f"seeds_in_one_job: every task must list the same seeds (one job trains them all); "
+                              f"tasks.{task}.seeds is {seeds}, tasks.{next(iter(lists))}.seeds is {first}")
+    return first
 
 
 def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:

@@ -19,6 +19,7 @@ Each record keeps ``id``: the question's 0-based row in the test file.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from bmc.sampling import SamplingSettings, sample_losing
 from bmc.templates import response_prefix
@@ -40,6 +41,7 @@ def heldout_pairs(generator, rows: list[dict], style: str, settings: SamplingSet
                   seed: int) -> tuple[list[dict], dict]:
     """Held-out (y_w, y_l) pairs from test ``rows``: the SFT model (``generator``) samples as for training."""
     picked = select_questions(rows, questions, seed)
+    settings = replace(settings, questions=None)  # training's question limit is not the held-out selection
     pairs, stats = sample_losing(generator, [rows[i] for i in picked], style, settings)
     for p in pairs:  # sample_losing numbers the rows it was given; keep the test file's row instead
         p["id"] = str(picked[int(p["id"])])

@@ -105,6 +105,14 @@ def _seed_note(frame: pd.DataFrame) -> str:
     return f"; mean ± std over up to {int(most)} seeds" if most > 1 else ""
 
 
+def side(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """The lines of one block: ``ours`` (what this study ran), ``paper`` (the paper's cells) or ``diff`` (cells
+    on both sides). A block's rows and columns are those of its lines only."""
+    keep = frame["ours"].notna() if value == "ours" else frame["paper"].notna() if value == "paper" else \
+        frame["ours"].notna() & frame["paper"].notna()
+    return frame[keep]
+
+
 def wide(frame: pd.DataFrame, value: str) -> pd.DataFrame:
     """Rows x (setup, column) of one of ours/paper/diff, in the tidy frame's order."""
     rows = list(dict.fromkeys(frame["row"]))
@@ -135,14 +143,22 @@ def _md_table(w: pd.DataFrame, signed: bool = False, std: pd.DataFrame | None = 
     return "\n".join(lines)
 
 
-def to_markdown(table: str, frame: pd.DataFrame, study: str, notes: list[str] = ()) -> str:
+def to_markdown(table: str, frame: pd.DataFrame, study: str, notes: list[str] = (), paired=()) -> str:
     """Three blocks (this run, the paper, this run minus the paper), then where each number comes from."""
     parts = [f"# {TABLES[table]}", ""]
     if frame["ours"].notna().sum() == 0:
         parts += [f"*This {study} study produced none of this table's cells (see the notes).*", ""]
-    parts += [f"## This run ({study} study{_seed_note(frame)})", "", _md_table(wide(frame, "ours"), std=wide(frame, "std")), "",
-              "## Paper (Jiang et al., ICLR 2025; not this run)", "", _md_table(wide(frame, "paper")), "",
-              "## Difference: this run − paper", "", _md_table(wide(frame, "diff"), signed=True), "",
+    ours, paper, both = side(frame, "ours"), side(frame, "paper"), side(frame, "diff")
+    for title, part, value, signed in ((f"This run ({study} study{_seed_note(frame)})", ours, "ours", False),
+                                       ("Paper (Jiang et al., ICLR 2025; not this run)", paper, "paper", False),
+                                       ("Difference: this run − paper", both, "diff", True)):
+        parts += [f"## {title}", ""]
+        parts += [_md_table(wide(part, value), signed, wide(part, "std") if value == "ours" else None)
+                  if len(part) else "*No cell on both sides.*", ""]
+        if value == "ours" and paired:
+            parts += ["### Paired difference to DPO (this run)", "", _md_paired(paired), "",
+                      PAIRED_NOTE, ""]
+    parts += [f"This run shows only the rows and test sets the study ran; the paper's others are in its own block. "
               f"Missing cells ({MISSING_MD}) are missing on one side; none is filled.", ""]
     sources = frame.loc[frame["source"] != "", ["row", "setup", "source"]].drop_duplicates()
     if len(sources):
@@ -175,16 +191,22 @@ def _html_table(w: pd.DataFrame, caption: str, signed: bool = False, std: pd.Dat
     return "\n".join([*lines, "</table>"])
 
 
-def to_html(table: str, frame: pd.DataFrame, study: str, notes: list[str] = ()) -> str:
+def to_html(table: str, frame: pd.DataFrame, study: str, notes: list[str] = (), paired=()) -> str:
     """A self-contained page (for the HTML report): the blocks of :func:`to_markdown` as HTML tables."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(TABLES[table])}</title>",
              f"<style>{_HTML_STYLE}</style></head><body><h2>{escape(TABLES[table])}</h2>"]
     if frame["ours"].notna().sum() == 0:
         parts.append(f"<p><em>This {escape(study)} study produced none of this table's cells (see the notes).</em></p>")
-    parts += [_html_table(wide(frame, "ours"), f"This run ({study} study{_seed_note(frame)})", std=wide(frame, "std")),
-              _html_table(wide(frame, "paper"), "Paper (Jiang et al., ICLR 2025; not this run)"),
-              _html_table(wide(frame, "diff"), "Difference: this run − paper", signed=True),
-              f"<p>Missing cells ({MISSING_MD}) are missing on one side; none is filled.</p>"]
+    ours, paper, both = side(frame, "ours"), side(frame, "paper"), side(frame, "diff")
+    for title, part, value, signed in ((f"This run ({study} study{_seed_note(frame)})", ours, "ours", False),
+                                       ("Paper (Jiang et al., ICLR 2025; not this run)", paper, "paper", False),
+                                       ("Difference: this run − paper", both, "diff", True)):
+        parts.append(_html_table(wide(part, value), title, signed, wide(part, "std") if value == "ours" else None)
+                     if len(part) else f"<p><em>{escape(title)}: no cell on both sides.</em></p>")
+        if value == "ours" and paired:
+            parts += [_html_paired(paired), f"<p>{escape(PAIRED_NOTE)}</p>"]
+    parts.append(f"<p>This run shows only the rows and test sets the study ran; the paper's others are in its own "
+                 f"table. Missing cells ({MISSING_MD}) are missing on one side; none is filled.</p>")
     sources = frame.loc[frame["source"] != "", ["row", "setup", "source"]].drop_duplicates()
     if len(sources):
         parts.append("<h3>Where each number comes from</h3><ul>")
@@ -200,6 +222,51 @@ def to_html(table: str, frame: pd.DataFrame, study: str, notes: list[str] = ()) 
     return "\n".join([*parts, "</body></html>", ""])
 
 
+PAIRED_NOTE = ("Paired difference: method minus DPO in the setup average (points), same test questions and "
+               "same seeds; 95% interval of a two-level paired bootstrap (seeds, then questions within each test "
+               "set, resampled with replacement; 10,000 resamples, seeded). * marks an interval that excludes 0.")
+
+
+def _paired_text(d) -> str:
+    return f"{d.diff:+.1f} [{d.low:+.1f}, {d.high:+.1f}]{' *' if d.significant else ''}"
+
+
+def _paired_grid(paired) -> tuple[list[str], list[str], dict]:
+    methods = list(dict.fromkeys(d.method for d in paired))
+    setups = list(dict.fromkeys(d.setup for d in paired))
+    return methods, setups, {(d.method, d.setup): d for d in paired}
+
+
+def _md_paired(paired) -> str:
+    methods, setups, at = _paired_grid(paired)
+    lines = ["| vs DPO | " + " | ".join(f"{s} Avg" for s in setups) + " |", "|" + "---|" * (len(setups) + 1)]
+    for m in methods:
+        lines.append(f"| {m} | " + " | ".join(_paired_text(at[m, s]) if (m, s) in at else MISSING_MD
+                                              for s in setups) + " |")
+    first = paired[0]
+    lines += ["", f"{first.seeds} seeds x {first.questions} test questions per setup pair (per cell: seeds, questions "
+              "in table1_paired.csv)."]
+    return "\n".join(lines)
+
+
+def _html_paired(paired) -> str:
+    methods, setups, at = _paired_grid(paired)
+    head = "".join(f"<th>{escape(s)} Avg</th>" for s in setups)
+    lines = [f"<table><caption>Paired difference to DPO (this run)</caption><tr><th>vs DPO</th>{head}</tr>"]
+    for m in methods:
+        cells = "".join(f"<td>{escape(_paired_text(at[m, s]))}</td>" if (m, s) in at
+                        else f'<td class="missing">{MISSING_MD}</td>' for s in setups)
+        lines.append(f"<tr><td>{escape(m)}</td>{cells}</tr>")
+    return "\n".join([*lines, "</table>"])
+
+
+def paired_frame(paired) -> pd.DataFrame:
+    """The paired differences as a tidy CSV frame."""
+    return pd.DataFrame([{"row": d.method, "reference": d.reference, "setup": d.setup, "column": "Avg",
+                          "diff": d.diff, "low": d.low, "high": d.high, "significant": d.significant,
+                          "seeds": d.seeds, "questions": d.questions} for d in paired])
+
+
 def _tex(text: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
                  ("~", r"\textasciitilde{}"), ("->", r"$\rightarrow$")):
@@ -209,7 +276,8 @@ def _tex(text: str) -> str:
 
 def to_latex(table: str, frame: pd.DataFrame, study: str) -> str:
     """A booktabs tabular: each cell is "this run (paper)"; "--" where a side is missing."""
-    ours, paper, std = wide(frame, "ours"), wide(frame, "paper"), wide(frame, "std")
+    mine = side(frame, "ours") if frame["ours"].notna().any() else frame
+    ours, paper, std = wide(mine, "ours"), wide(mine, "paper"), wide(mine, "std")
     setups = list(dict.fromkeys(s for s, _ in ours.columns))
     spans = [(s, sum(1 for t, _ in ours.columns if t == s)) for s in setups]
     lines = [
@@ -290,6 +358,15 @@ def table_rows(config: dict, table: str) -> dict[str, str]:
     raise KeyError(f"unknown paper table {table!r} (have {sorted(TABLES)})")
 
 
+def dpo_reference(config: dict) -> str | None:
+    """The study's plain DPO method (sigmoid loss, original pairs, no BMC weights): the reference of Table 1's
+    paired differences. None when the study has none."""
+    for name, m in config["methods"].items():
+        if m.get("loss", "sigmoid") == "sigmoid" and m["pairs"] == "original" and not m.get("bmc_weights"):
+            return name
+    return None
+
+
 def setup_name(config: dict, task: str) -> str:
     """The paper setup a task stands for; the task's label where two tasks stand for the same setup."""
     tasks = config["tasks"]
@@ -303,10 +380,12 @@ def setup_name(config: dict, task: str) -> str:
 
 # ------------------------------------------------------------------------------- cells from this run's files
 def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str] | list[tuple[dict, str]]], rows: dict[str, str],
-                   setups: dict[str, str], per_test_set: bool) -> list[Cell]:
+                   setups: dict[str, str], per_test_set: bool,
+                   seeds_rule: str = "rules evaluate, evaluate_seed") -> list[Cell]:
     """Cells from evaluation summaries ``{(task, model): (scores.json content, its path)}``, or a list of them, one
     per seed: then each cell is the mean over the seeds, with their sample standard deviation. The setup average
-    always, each test set's accuracy too when ``per_test_set``."""
+    always, each test set's accuracy too when ``per_test_set``. ``seeds_rule`` names the rule(s) that made the
+    score files of a model with several seeds."""
     cells = []
     for (task, model), runs in summaries.items():
         if model not in rows:
@@ -314,7 +393,7 @@ def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str] | list[tupl
         runs = [runs] if isinstance(runs, tuple) else list(runs)
         paths = [path for _, path in runs]
         source = (f"rule evaluate: {paths[0]}" if len(runs) == 1 else
-                  f"rules evaluate, evaluate_seed ({len(runs)} seeds): " + "; ".join(paths))
+                  f"{seeds_rule} ({len(runs)} seeds): " + "; ".join(paths))
 
         def cell(column, values):
             std = statistics.stdev(values) if len(values) > 1 else None

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bmc.answers import extract, is_correct
-from bmc.generation import DecodingSettings
-from bmc.settings import SamplingSettings
+from bmc.settings import DecodingSettings, SamplingSettings
 from bmc.templates import response_prefix, stop_strings
 
 
@@ -67,10 +66,18 @@ def make_pairs(rows: list[dict], samples: list[list[str]], style: str) -> tuple[
 
 
 def sample_losing(generator, rows: list[dict], style: str, settings: SamplingSettings):
+    """Pairs from the SFT model's samples on the training questions (the first ``settings.questions`` of them,
+    counted in the stats as ``questions`` of ``questions_available``)."""
+    available = len(rows)
+    if settings.questions is not None:
+        if settings.questions > available:
+            raise ValueError(f"sampling.questions is {settings.questions} but the training split has {available}")
+        rows = rows[:settings.questions]
     prompts = [training_prompt(generator.tokenizer, r["problem"], style) for r in rows]
     decoding = DecodingSettings(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
                                 top_p=settings.top_p, num_samples=settings.num_samples, seed=settings.seed)
     samples = generator.generate(prompts, decoding, stop=stop_strings(style), desc="sample y_l")
     pairs, stats = make_pairs(rows, samples, style)
+    stats["questions_available"] = available
     stats["decoding"] = decoding.__dict__
     return pairs, stats

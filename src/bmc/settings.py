@@ -79,6 +79,7 @@ class SamplingSettings:
     num_samples: int = 2
     max_new_tokens: int = 64
     seed: int = 0
+    questions: int | None = None  # the first N training questions are sampled (None: all); the rest give no pair
 
 
 # -------------------------------------------------------------------------------- bridging (bmc.bridging)

@@ -70,3 +70,14 @@ def test_every_rule_env_exists_and_is_locked():
     for name in used:
         assert (REPO / "envs" / name).exists(), name
         assert (REPO / "envs" / name.replace(".yaml", ".lock.txt")).exists(), name
+
+
+@pytest.mark.parametrize("env", ["inference", "evaluation"])
+def test_envs_that_grade_math_answers_have_the_grader(env):
+    """sample_losing and bridge_pairs (inference) and evaluate (evaluation) call bmc.answers.is_correct, i.e.
+    bmc.math_grader: strip_string needs word2number, the timeout pool pebble, the symbolic path sympy's
+    parse_latex on the ANTLR 4.11 runtime and latex2sympy2 (the harness's build)."""
+    pins = _lock(REPO / "envs" / f"{env}.yaml")
+    for name in ("word2number", "pebble", "sympy", "latex2sympy2-llmmath"):
+        assert name in pins, f"{env}: {name}"
+    assert str(pins["antlr4-python3-runtime"]) == "4.11.1"

@@ -163,10 +163,16 @@ def test_a_task_with_mixed_or_wrong_sources_fails_naming_it(tmp_path, change, na
 
 
 def test_seeds_add_replicates_and_the_table_averages_them(tmp_path):
-    planned = plan(tmp_path, [MICRO], config={"tasks": {"qa": {"seeds": [0, 7]}}}, targets=("table1",))
+    planned = plan(tmp_path, [MICRO], config={"seeds_in_one_job": False, "tasks": {"qa": {"seeds": [0, 7]}}},
+                   targets=("table1",))
     assert "results/micro/seeds/seed7/eval/qa/dpo_bmc/scores.json" in planned
     assert planned["results/micro/seeds/seed7/models/dpo_bmc/qa"] == "train_seed"
     assert not any("seeds/seed0" in f or "seeds/seed7/eval/qa/sft" in f for f in planned)  # main run; one SFT
+
+
+def test_seeds_in_one_job_need_the_same_seeds_in_every_task(tmp_path):
+    with pytest.raises(Exception, match=r"seeds_in_one_job.*tasks\.qa\.seeds is \[0, 7\]"):
+        plan(tmp_path, [MICRO], config={"tasks": {"qa": {"seeds": [0, 7]}}}, targets=("table1",))
 
 
 def test_table_cells_are_mean_and_std_over_seeds():

@@ -19,7 +19,9 @@ TINY_METHODS = [*METHODS, *TABLE3_METHODS]
 TINY_SETS = ("main", *TABLE3_SETS)
 
 
-def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS):
+def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=(0, 1, 2)):
+    """Every output of `all` and its rule; ``seeds``: the tasks' seeds, trained and evaluated in one job each
+    (seeds_in_one_job): the first seed's under results/<study>/, the others' under seeds/seed<s>/."""
     r = f"results/{study}"
     out = {f"{r}/data/corpus.jsonl": "pretraining_corpus", f"{r}/models/tokenizer": "train_tokenizer",
            f"{r}/models/base": "pretrain_base"}
@@ -31,11 +33,14 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS):
         for b in bridged_sets:
             out |= {f"{r}/pairs/{t}/bridged/{b}.jsonl": "bridge_pairs",
                     f"{r}/pairs/{t}/bridged/{b}_stats.json": "bridge_pairs"}
-        for m in methods:
-            out[f"{r}/models/{m}/{t}"] = "train_preference"
-        for m in ["sft", *methods]:
-            out[f"{r}/eval/{t}/{m}/predictions.jsonl"] = "evaluate"
-            out[f"{r}/eval/{t}/{m}/scores.json"] = "evaluate"
+        for s in seeds:
+            where = r if s == seeds[0] else f"{r}/seeds/seed{s}"
+            for m in methods:
+                out[f"{where}/models/{m}/{t}"] = "train_preference"
+                out[f"{where}/eval/{t}/{m}/predictions.jsonl"] = "evaluate_seeds"
+                out[f"{where}/eval/{t}/{m}/scores.json"] = "evaluate_seeds"
+        out[f"{r}/eval/{t}/sft/predictions.jsonl"] = "evaluate"
+        out[f"{r}/eval/{t}/sft/scores.json"] = "evaluate"
     dpo_family = [m for m in methods if m in METHODS]  # Table 4 rows: the DPO loss on the main bridged set
     for t in TASKS:
         out |= {f"{r}/heldout/{t}/chosen.jsonl": "heldout_chosen", f"{r}/heldout/{t}/pairs.jsonl": "heldout_pairs",
@@ -50,6 +55,7 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS):
     for table in ("table1", "table3", "table4", "table5", "table9"):
         for ext in ("csv", "md", "tex", "html"):
             out[f"{r}/tables/{table}.{ext}"] = table
+    out[f"{r}/tables/table1_paired.csv"] = "table1"  # paired differences to DPO
     out |= {f"{r}/figures/table1.png": "figure_table1", f"{r}/figures/table1.pdf": "figure_table1",
             f"{r}/run/config.yaml": "study_config", f"{r}/tables/cost.csv": "cost_table",
             f"{r}/tables/cost.md": "cost_table", f"{r}/tables/cost_editor.csv": "cost_table"}
@@ -79,8 +85,9 @@ def test_rules_are_the_stages():
                                 # sweeps (named targets, not in all)
                                 "train_delta", "evaluate_delta", "figure_delta", "split_pairs", "train_split",
                                 "evaluate_split", "figure_edit_distance", "sweeps",
-                                # seed replicates (tasks.<t>.seeds)
-                                "train_seed", "evaluate_seed",
+                                # every seed of a method in one job (seeds_in_one_job); with one job per
+                                # seed (not the tiny study's way) the rules are train_seed and evaluate_seed
+                                "evaluate_seeds",
                                 # data and models of the paper study (hub datasets, hub models, pinned files);
                                 # the tiny study pretrains its base model, so fetch_base_model is not defined
                                 "prepare_sft_data", "test_split", "fetch_source", "fetch_sft_model",
@@ -89,7 +96,7 @@ def test_rules_are_the_stages():
 
 def test_the_full_grid_is_a_config_overlay(tmp_path):
     planned = plan(tmp_path, [TINY, REPO / "configs" / "grid.yaml"])
-    trained = {f.split("/")[3] for f, rule in planned.items() if rule == "train_preference"}
+    trained = {f.split("/")[3] for f, rule in planned.items() if rule == "train_preference" and "/seeds/" not in f}
     assert trained == {*TINY_METHODS, "figa", "ipo", "kto", "orpo", "tdpo", "rdpo", "simpo", "ipo_bmc", "orpo_bmc",
                        "rdpo_bmc", "simpo_bmc"}
 
@@ -106,7 +113,9 @@ def test_one_model_plans_only_its_upstream(tmp_path):
     assert sorted(set(planned.values())) == ["bridge_pairs", "heldout_chosen", "pretrain_base", "pretraining_corpus",
                                              "sample_losing", "synthetic_task", "train_preference", "train_sft",
                                              "train_tokenizer"]
-    assert [f for f, r in planned.items() if r == "train_preference"] == ["results/tiny/models/dpo_bmc/qa"]
+    assert [f for f, r in planned.items() if r == "train_preference"] == [  # one job: the method's three seeds
+        "results/tiny/models/dpo_bmc/qa", "results/tiny/seeds/seed1/models/dpo_bmc/qa",
+        "results/tiny/seeds/seed2/models/dpo_bmc/qa"]
     assert "results/tiny/models/sft/math" not in planned
 
 
@@ -143,7 +152,7 @@ MICRO_METHODS = [*METHODS, "dpo_bmc_degraded", "ipo_bmc", "kto", "orpo_bmc", "rd
 def test_micro_study_end_to_end(micro_study):
     tmp_path = micro_study
     r = tmp_path / "results" / "micro"
-    for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded")):
+    for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1)):
         assert (tmp_path / f).exists(), f
     table = pd.read_csv(r / "tables" / "table1.csv")
     ours = table[table["ours"].notna()]
@@ -151,7 +160,16 @@ def test_micro_study_end_to_end(micro_study):
                                                 "IPO-BMC", "ORPO-BMC", "R-DPO-BMC", "SimPO-BMC"]
     avg = table[table["column"] == "Avg"].set_index(["row", "setup"])
     assert avg.loc[("DPO-BMC", "QA"), "paper"] == 65.1
-    assert avg.loc[("DPO-BMC", "QA"), "source"] == "rule evaluate: results/micro/eval/qa/dpo_bmc/scores.json"
+    assert avg.loc[("DPO-BMC", "QA"), "source"] == ("rule evaluate_seeds (2 seeds): results/micro/eval/qa/dpo_bmc/"
+                                                    "scores.json; results/micro/seeds/seed1/eval/qa/dpo_bmc/scores.json")
+    assert avg.loc[("SFT", "QA"), "source"] == "rule evaluate: results/micro/eval/qa/sft/scores.json"
+    paired = pd.read_csv(r / "tables" / "table1_paired.csv")
+    assert set(paired["row"]) == {"DPO-BC", "DPO-MC", "DPO-BMC", "FIGA", "KTO", "TDPO", "IPO-BMC", "ORPO-BMC",
+                                  "R-DPO-BMC", "SimPO-BMC"} and (paired["reference"] == "DPO").all()
+    assert (paired["low"] <= paired["diff"]).all() and (paired["diff"] <= paired["high"]).all()
+    assert (paired["seeds"] == 2).all() and (paired["questions"] == 24).all()
+    seed1 = json.loads((r / "seeds/seed1/models/dpo_bmc/qa/run_info.json").read_text())
+    assert seed1["seed"] == 1 and "heldout_kl" not in seed1["result"]  # the KL curve: the main seed only
     assert avg.loc[[(m, s) for m in ours["row"].unique() for s in ("QA", "Math")], "ours"].notna().all()
     for method, loss in [("kto", "kto"), ("tdpo", "tdpo"), ("rdpo_bmc", "rdpo")]:
         info = json.loads((r / "models" / method / "math" / "run_info.json").read_text())["result"]
@@ -163,7 +181,8 @@ def test_micro_study_end_to_end(micro_study):
     assert half["direction"] == "degrade_winning_with_reference" and half["fraction"] == 0.5
     assert half["pairs_sent_to_editor"] == round(half["pairs_in"] / 2)
     md = (r / "tables" / "table1.md").read_text()
-    assert "## Paper (Jiang et al., ICLR 2025; not this run)" in md
+    assert "## Paper (Jiang et al., ICLR 2025; not this run)" in md and "### Paired difference to DPO" in md
+    assert "ECQA" not in md.split("## Paper")[0]  # this run's block: only the test sets the study has
     assert (r / "figures" / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     info = json.loads((r / "models" / "dpo_bmc" / "qa" / "run_info.json").read_text())
     assert info["result"]["bmc_delta"] == 3.0 and info["result"]["reference_weights"] == "reference"
@@ -185,7 +204,7 @@ def test_micro_study_end_to_end(micro_study):
 
 def test_micro_plan_has_the_ablation_set(tmp_path):
     planned = plan(tmp_path, [MICRO])
-    assert planned == expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"))
+    assert planned == expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1))
     assert "results/micro/models/dpo_bmc_degraded/qa" in planned
 
 

@@ -11,7 +11,8 @@ Each repeat runs the three in turn (A B C A B C ...), so drift of a shared machi
 time is measured between ``on_step_begin`` and ``on_step_end`` (CUDA synchronised), the first
 ``--warmup`` steps of a run are discarded, and a variant's figure is the median over its runs of each
 run's median step. Tokens/s counts the non-padding tokens of the pairs a step trains on (prompt+chosen and
-prompt+rejected), over the step time, which includes the reference model's forward.
+prompt+rejected), over the step time, which includes the reference model's forward. On CUDA, "peak GiB" is
+``torch.cuda.max_memory_allocated`` over a run's training (the largest of the variant's runs).
 
     python benchmarks/bmc_overhead.py                       # tiny CPU model (the tiny study's shape)
     python benchmarks/bmc_overhead.py --preset 1b --precision bf16 --response-words 300   # on a GPU
@@ -126,13 +127,17 @@ def run_once(variant: str, model_dir: Path, pairs: list[dict], a, out_dir: Path)
     ds = trainer.train_dataset
     tokens_per_pair = statistics.fmean(2 * len(p) + len(c) + len(r) for p, c, r in
                                        zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"]))
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     trainer.train()
+    peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
     steps = timer.times[a.warmup:]
     step_s = statistics.median(steps)
     marked = timer.marked
     return {"variant": variant, "init_s": init_s, "step_ms": 1000 * step_s,
             "tokens_per_s": tokens_per_pair * min(a.batch_size, len(pairs)) / step_s,
-            "marked_fraction": statistics.fmean(marked) if marked else None, "steps_timed": len(steps)}
+            "marked_fraction": statistics.fmean(marked) if marked else None, "steps_timed": len(steps),
+            "peak_gib": peak_gib}
 
 
 def main(argv=None) -> int:
@@ -218,7 +223,9 @@ def main(argv=None) -> int:
                         "x DPO (ratio of medians)": round(ms / base, 3),
                         "tokens/s": round(statistics.median(x["tokens_per_s"] for x in mine)),
                         "init s": round(statistics.median(x["init_s"] for x in mine), 2),
-                        "marked fraction": round(statistics.fmean(marked), 3) if marked else "-"})
+                        "marked fraction": round(statistics.fmean(marked), 3) if marked else "-",
+                        # torch.cuda.max_memory_allocated during train() (policy, reference, optimizer, activations)
+                        "peak GiB": round(max(x["peak_gib"] for x in mine), 2) if cuda else "-"})
     import pandas as pd
 
     print(f"\n{a.preset} Llama, {n_params / 1e6:.1f}M parameters, {device}, {a.precision}, batch {a.batch_size}, "

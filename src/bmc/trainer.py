@@ -30,10 +30,13 @@ from the padded batch inside every policy and reference forward, stopword ids in
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from datasets import concatenate_datasets
 from trl import DPOConfig, DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
@@ -41,6 +44,7 @@ from bmc import losses as L
 from bmc.masks import MASK_ALGORITHMS, MASK_SCOPES, STOPWORD_RULES, add_diff_masks, batch_masks, stopword_token_ids
 
 REFERENCE_WEIGHTS = ("reference", "policy")
+_REFERENCE_LOGPS: dict = {}  # (pairs fingerprint, reference model hash) -> precomputed reference log-prob columns
 _NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
 
 
@@ -112,6 +116,18 @@ class BMCConfig(DPOConfig):
                 raise ValueError(f"loss_type {custom[0]!r} needs the reference model's full distributions: "
                                  "precompute_ref_log_probs is not possible")
         super().__post_init__()
+
+
+def content_fingerprint(dataset, settings: dict) -> str:
+    """A hash of a dataset's Arrow buffers and of ``settings``: the same rows and settings give the same value."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=repr).encode())
+    for name in dataset.column_names:
+        digest.update(name.encode())
+        for chunk in dataset.data.column(name).chunks:
+            for buffer in chunk.buffers():
+                if buffer is not None:
+                    digest.update(memoryview(buffer))
+    return digest.hexdigest()[:32]
 
 
 def bmc_token_weights(logps: torch.Tensor, mask: torch.Tensor, delta: float) -> torch.Tensor:
@@ -191,15 +207,26 @@ class BMCDPOTrainer(DPOTrainer):
         dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         tok = getattr(processing_class, "tokenizer", processing_class)
         stop_ids = sorted(stopword_token_ids(tok, args.bmc_stopwords, args.bmc_stopword_rule))
-        map_kwargs = {"num_proc": args.dataset_num_proc, "desc": f"BMC difference masks for {dataset_name}"}
-        # delta and the reference weighting enter the fingerprint, so a cache of precomputed reference
-        # log-probs (keyed on it) is never reused across BMC settings
-        return dataset.map(
-            add_diff_masks,
-            fn_kwargs={"stopword_ids": stop_ids, "algorithm": args.bmc_mask_algorithm, "delta": args.bmc_delta,
-                       "reference_weights": args.bmc_reference_weights, "scope": args.bmc_mask_scope},
-            **map_kwargs,
-        )
+        fn_kwargs = {"stopword_ids": stop_ids, "algorithm": args.bmc_mask_algorithm, "delta": args.bmc_delta,
+                     "reference_weights": args.bmc_reference_weights, "scope": args.bmc_mask_scope}
+        # The fingerprint is the content of the tokenized pairs and the BMC settings (delta and the reference
+        # weighting included): TRL keys its cache of precomputed reference log-probs on it, so trainers of one
+        # process on the same pairs and settings (the seeds of a job) compute them once, and never share them
+        # across BMC settings. (TRL's own tokenization fingerprint is random: its map hashes the tokenizer.)
+        return dataset.map(add_diff_masks, fn_kwargs=fn_kwargs, num_proc=args.dataset_num_proc,
+                           desc=f"BMC difference masks for {dataset_name}",
+                           new_fingerprint=content_fingerprint(dataset, fn_kwargs))
+
+    def _precompute_ref_logps(self, dataset, name, batch_size):
+        """TRL's precomputation, memoised for the process: trainers on the same pairs, BMC settings and reference
+        weights (the seeds of one job) compute the reference log-probs once. TRL keys its own cache file on the
+        same fingerprint, but names it at random for in-memory datasets, so it is never found again."""
+        key = f"{dataset._fingerprint}:{self._precompute_model_hash}"
+        if key in _REFERENCE_LOGPS:
+            return concatenate_datasets([dataset, _REFERENCE_LOGPS[key]], axis=1)
+        dataset = super()._precompute_ref_logps(dataset, name, batch_size)
+        _REFERENCE_LOGPS[key] = dataset.select_columns(["ref_chosen_logps", "ref_rejected_logps"])
+        return dataset
 
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()

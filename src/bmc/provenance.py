@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +36,26 @@ def git_commit(path: str | Path | None = None) -> str:
         return "unknown"
 
 
+def machine() -> dict:
+    """The processor a run computed on. CPU training is bit-reproducible only on the same processor: the vector
+    instructions torch's kernels use (``cpu_capability``) change the rounding, and over hundreds of steps that
+    makes a different model (docs/performance.md)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": model, "platform": platform.platform()}
+    torch = sys.modules.get("torch")  # only where the job computes with torch: importing it costs seconds
+    if torch is not None:
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return info
+
+
 def run_info(rule: str, settings: dict, seed: int | None = None, **extra) -> dict:
     return {
         "rule": rule,
@@ -44,5 +65,6 @@ def run_info(rule: str, settings: dict, seed: int | None = None, **extra) -> dic
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "packages": package_versions(),
+        "machine": machine(),
         **extra,
     }

@@ -1,5 +1,6 @@
 # make demo   set up .venv and run the tiny study (Table 1 in results/tiny/tables/)
 # make test   set up .venv and run the tests (what CI runs)
+# make docs   build the documentation site (docs/ -> site/) with mkdocs, failing on any warning
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,13 +9,13 @@ STAMP := $(VENV)/.installed
 # build. Elsewhere, for a CPU-only wheel: make demo TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_PIP_ARGS ?=
 
-.PHONY: setup demo test rulegraph report clean
+.PHONY: setup demo test docs rulegraph report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet -e ".[test,slurm]"
+	$(BIN)/python -m pip install --quiet -e ".[test,slurm,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,8 +31,12 @@ report: $(STAMP)
 	$(BIN)/snakemake --report report.html
 	@echo "report: report.html (one self-contained page)"
 
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+	@echo "docs: site/index.html"
+
 rulegraph: $(STAMP)
 	$(BIN)/snakemake --rulegraph
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake site

@@ -44,7 +44,7 @@ VARIANTS = ("dpo", "bmc", "bmc_official")
 def make_pairs(n: int, response_words: int, edit_fraction: float, seed: int) -> tuple[list[dict], list[str]]:
     """Synthetic arithmetic pairs: chosen = solutions; rejected = chosen with ``edit_fraction`` of its words
     replaced (a sparse edit, like a bridged pair). Also returns texts to train the tokenizer on."""
-    from bmc.synthetic import TaskSizes, generate_task
+    from bmc.data.synthetic import TaskSizes, generate_task
 
     records = generate_task("arithmetic", TaskSizes(n + 200, 0), seed=seed)["train"]
     rng = random.Random(seed)
@@ -102,7 +102,7 @@ def run_once(variant: str, model_dir: Path, pairs: list[dict], a, out_dir: Path)
     from trl import DPOConfig, DPOTrainer
 
     from bmc.runtime import trainer_defaults
-    from bmc.trainer import BMCConfig, BMCDPOTrainer
+    from bmc.training.trainer import BMCConfig, BMCDPOTrainer
 
     cuda = torch.cuda.is_available()
     dtype = torch.bfloat16 if a.precision == "bf16" and cuda else torch.float32
@@ -171,9 +171,9 @@ def main(argv=None) -> int:
 
     import torch
 
-    from bmc.pretrain import ModelShape, build_model
+    from bmc.models.pretrain import ModelShape, build_model
     from bmc.runtime import setup
-    from bmc.tokenizer import train_tokenizer
+    from bmc.models.tokenizer import train_tokenizer
 
     setup(threads=a.threads, seed=0)
     import datasets

@@ -23,8 +23,8 @@ from pathlib import Path
 def _random_model(path: Path, prompts: list[str]) -> Path:
     import torch
 
-    from bmc.pretrain import ModelShape, build_model
-    from bmc.tokenizer import train_tokenizer
+    from bmc.models.pretrain import ModelShape, build_model
+    from bmc.models.tokenizer import train_tokenizer
 
     tok = train_tokenizer(prompts * 3, vocab_size=512)
     torch.manual_seed(0)
@@ -57,9 +57,9 @@ def main(argv=None) -> int:
     import pandas as pd
     import transformers
 
-    from bmc.generation import DecodingSettings, TransformersGenerator, VLLMGenerator, VLLMSettings
+    from bmc.models.generation import DecodingSettings, TransformersGenerator, VLLMGenerator, VLLMSettings
     from bmc.io import read_jsonl
-    from bmc.synthetic import TaskSizes, generate_task
+    from bmc.data.synthetic import TaskSizes, generate_task
     from bmc.templates import eval_prompt, stop_strings
 
     transformers.logging.set_verbosity_error()

@@ -88,8 +88,8 @@ from pathlib import Path
 sys.path.insert(0, "benchmarks")
 import torch
 from bmc_overhead import PRESETS, make_pairs
-from bmc.pretrain import ModelShape, build_model
-from bmc.tokenizer import train_tokenizer
+from bmc.models.pretrain import ModelShape, build_model
+from bmc.models.tokenizer import train_tokenizer
 out, name = Path(sys.argv[1]), sys.argv[2]
 preset = dict(PRESETS[name]); vocab = preset.pop("vocab")
 _, texts = make_pairs(64, 40, 0.1, seed=0)

@@ -42,9 +42,9 @@ def main(argv=None) -> int:
     import yaml
 
     from bmc.config import preference_settings
-    from bmc.heldout import heldout_chosen
+    from bmc.analysis.heldout import heldout_chosen
     from bmc.io import read_jsonl
-    from bmc.preference import MethodSpec, train_preference
+    from bmc.training.preference import MethodSpec, train_preference
 
     config = yaml.safe_load((REPO / "configs" / f"{args.study}.yaml").read_text())
     root = REPO / "results" / args.study

@@ -27,13 +27,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from bmc.costs import read_benchmarks  # noqa: E402
+from bmc.report.costs import read_benchmarks  # noqa: E402
 
 STARTUP_IMPORTS = {
     "bare interpreter": "pass",
-    "tables (pandas)": "import bmc.paper_tables",
-    "evaluation (transformers)": "import bmc.evaluation, bmc.generation",
-    "training (TRL)": "import bmc.preference, bmc.trainer",
+    "tables (pandas)": "import bmc.report.paper_tables",
+    "evaluation (transformers)": "import bmc.evaluation.evaluate, bmc.models.generation",
+    "training (TRL)": "import bmc.training.preference, bmc.training.trainer",
 }
 
 

@@ -31,8 +31,8 @@ from bmc.config import (
     sampling_settings,
     sft_settings,
 )
-from bmc.costs import PRICE_KEY
-from bmc.cluster import job_resources, load_resources
+from bmc.report.costs import PRICE_KEY
+from bmc.cluster.resources import job_resources, load_resources
 from bmc.runtime import OFFLINE_ENV
 
 # No job may reach the network (jobs inherit this environment).

@@ -11,7 +11,8 @@
 # among rule outputs, so a rerun (or a rebuilt table) does not pay twice.
 import sys
 
-from bmc.instruction_following import BENCHMARKS, PROMPT_SETS, if_jobs, if_settings, judge_key_missing
+from bmc.instruction_following.prompt_sets import BENCHMARKS, PROMPT_SETS
+from bmc.instruction_following.study import if_jobs, if_settings, judge_key_missing
 
 IF = if_settings(config)
 IF_JOBS = if_jobs(IF)

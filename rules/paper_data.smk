@@ -10,7 +10,7 @@
 #       mawps: {data_files: path/to/mawps/test.jsonl}
 #       ecqa: {data_files: [path/to/test.parquet], check_size: false}   # local hub-format files, a subset
 #       math_full: {data_files: {algebra: path/to/algebra/test.parquet, ...}}   # per-config files
-from bmc.prepare_data import TEST_SETS
+from bmc.data.test_sets import TEST_SETS
 
 
 localrules:  # with paper_data.download it fetches from the hub: on the host, where the network is

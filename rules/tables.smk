@@ -1,6 +1,7 @@
 # The paper's tables, one named rule each (csv, md, tex under results/<study>/tables/), every cell beside the
 # paper's number; the Table 1 bar chart. Which model stands for which paper row: bmc.paper_tables.table_rows.
-from bmc.paper_tables import TABLES, dpo_reference, setup_name, table_rows
+from bmc.report.paper_tables import TABLES
+from bmc.report.rows import dpo_reference, setup_name, table_rows
 
 ACCURACY_TASKS = [t for t in TASKS if config["tasks"][t]["paper_setup"] in ("QA", "Math")]
 

@@ -6,9 +6,9 @@ set_offline_env()
 
 from transformers import AutoTokenizer  # noqa: E402
 
-from bmc.bridging import BridgeSettings, bridge  # noqa: E402
-from bmc.editors import EditorError  # noqa: E402
-from bmc.editors.registry import make_editor  # noqa: E402
+from bmc.bridging.bridge import BridgeSettings, bridge  # noqa: E402
+from bmc.bridging.editors import EditorError  # noqa: E402
+from bmc.bridging.editors.registry import make_editor  # noqa: E402
 from bmc.io import PAIR_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
 

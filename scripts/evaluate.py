@@ -5,8 +5,8 @@ from bmc.runtime import log_to, setup
 log = log_to(snakemake.log[0])
 setup(snakemake.threads)
 
-from bmc.evaluation import evaluate  # noqa: E402
-from bmc.generation import ResumableGenerator, make_generator  # noqa: E402
+from bmc.evaluation.evaluate import evaluate  # noqa: E402
+from bmc.models.generation import ResumableGenerator, make_generator  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
 
 

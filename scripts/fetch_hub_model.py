@@ -1,4 +1,4 @@
-"""Rules fetch_base_model / fetch_sft_model: a Hugging Face Hub model as a model directory (bmc.hub_models)."""
+"""Rules fetch_base_model / fetch_sft_model: a Hugging Face Hub model as a model directory (bmc.models.hub_models)."""
 import os
 
 from bmc.runtime import log_to, set_offline_env
@@ -10,7 +10,7 @@ if model.get("download"):  # the opt-in exception to "no job reaches the network
 else:
     set_offline_env()
 
-from bmc.hub_models import fetch_model  # noqa: E402
+from bmc.models.hub_models import fetch_model  # noqa: E402
 from bmc.templates import CHAT_TEMPLATE  # noqa: E402
 
 template = CHAT_TEMPLATE if snakemake.params.chat_template == "paper" else None

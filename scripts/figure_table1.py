@@ -5,7 +5,7 @@ log = log_to(snakemake.log[0])
 
 import pandas as pd  # noqa: E402
 
-from bmc.figures import table1_figure  # noqa: E402
+from bmc.report.figures import table1_figure  # noqa: E402
 
 table1_figure(pd.read_csv(snakemake.input[0], keep_default_na=False, na_values=[""]), snakemake.params.study,
               [snakemake.output.png, snakemake.output.pdf])

@@ -3,7 +3,7 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.figures import token_rewards_figure  # noqa: E402
+from bmc.report.figures import token_rewards_figure  # noqa: E402
 from bmc.io import read_json  # noqa: E402
 
 p = snakemake.params

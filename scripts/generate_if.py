@@ -7,14 +7,14 @@ setup(snakemake.threads)
 
 from transformers import AutoTokenizer  # noqa: E402
 
-from bmc.generation import ResumableGenerator, make_generator  # noqa: E402
-from bmc.instruction_following import (  # noqa: E402
+from bmc.models.generation import ResumableGenerator, make_generator  # noqa: E402
+from bmc.instruction_following.answers import (  # noqa: E402
     IFDecoding,
     generate_answers,
     get_template,
-    read_prompt_set,
     write_answers,
 )
+from bmc.instruction_following.prompt_sets import read_prompt_set  # noqa: E402
 
 p = snakemake.params
 records = read_prompt_set(p.benchmark, snakemake.input.prompts)

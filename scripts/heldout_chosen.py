@@ -3,7 +3,7 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.heldout import heldout_chosen  # noqa: E402
+from bmc.analysis.heldout import heldout_chosen  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_jsonl  # noqa: E402
 
 p = snakemake.params

@@ -1,5 +1,5 @@
 """Rule judge_alpaca_eval: AlpacaEval 2 (alpaca_eval, length-controlled win rate) of one model's outputs.
-Needs the network and the API key; checks both before any work (bmc.judges)."""
+Needs the network and the API key; checks both before any work (bmc.instruction_following.judges)."""
 import os
 
 from bmc.runtime import log_to
@@ -9,7 +9,8 @@ log = log_to(snakemake.log[0])
 os.environ.update({"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"})
 
 from bmc.io import write_json  # noqa: E402
-from bmc.judges import AlpacaEvalJudge, JudgeEndpoint, preflight, run_alpaca_eval  # noqa: E402
+from bmc.instruction_following.alpaca_eval import AlpacaEvalJudge, run_alpaca_eval  # noqa: E402
+from bmc.instruction_following.judges import JudgeEndpoint, preflight  # noqa: E402
 
 j = snakemake.params.judge
 endpoint = JudgeEndpoint(base_url=j["base_url"], api_key_env=j["api_key_env"])

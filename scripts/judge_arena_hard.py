@@ -1,11 +1,12 @@
 """Rule judge_arena_hard: Arena-Hard v0.1 (arena-hard-auto at a pinned commit, win rate against the baseline)
-of one model's answers. Needs the network and the API key; checks both before any work (bmc.judges)."""
+of one model's answers. Needs the network and the API key; checks both before any work (bmc.instruction_following.judges)."""
 from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
 from bmc.io import write_json  # noqa: E402
-from bmc.judges import ArenaHardJudge, JudgeEndpoint, preflight, run_arena_hard  # noqa: E402
+from bmc.instruction_following.arena_hard import ArenaHardJudge, run_arena_hard  # noqa: E402
+from bmc.instruction_following.judges import JudgeEndpoint, preflight  # noqa: E402
 
 j = snakemake.params.judge
 endpoint = JudgeEndpoint(base_url=j["base_url"], api_key_env=j["api_key_env"])

@@ -5,8 +5,8 @@ from bmc.runtime import log_to
 log = log_to(snakemake.log[0])
 
 from bmc.io import read_json, write_text  # noqa: E402
-from bmc.paper_tables import (  # noqa: E402
-    accuracy_cells, compare, paired_frame, reward_cells, to_html, to_latex, to_markdown)
+from bmc.report.paper_tables import compare, paired_frame, to_html, to_latex, to_markdown  # noqa: E402
+from bmc.report.rows import accuracy_cells, reward_cells  # noqa: E402
 
 p = snakemake.params
 kind = p.get("cells", "accuracy")
@@ -15,7 +15,7 @@ summaries = {key[:2]: (summary, path) for key, summary, path in runs}
 if kind == "rewards":
     cells = reward_cells(summaries, p.rows, p.setups)
 elif kind == "judges":
-    from bmc.instruction_following import table2_cells
+    from bmc.instruction_following.study import table2_cells
 
     cells = table2_cells(summaries, p.rows, p.setups)
 else:
@@ -25,16 +25,16 @@ else:
     cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set, seeds_rule=p.seeds_rule)
 judge_keys = p.get("judge_keys") or []
 if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside the QA/math accuracy
-    from bmc.instruction_following import table2_cells
+    from bmc.instruction_following.study import table2_cells
 
     results = {("alpaca_eval", *key): (read_json(path), path)
                for key, path in zip(judge_keys, snakemake.input.judges, strict=True)}
     cells += [c for c in table2_cells(results, p.rows, p.judge_setups) if c.column == "AE2 LC"]
 frame = compare(p.table, cells)
 paired = []
-if p.get("paired_keys"):  # Table 1: each method minus DPO, paired over seeds and test questions (bmc.significance)
+if p.get("paired_keys"):  # Table 1: each method minus DPO, paired over seeds and test questions (bmc.analysis.significance)
     from bmc.io import read_jsonl
-    from bmc.significance import correctness, paired_difference
+    from bmc.analysis.significance import correctness, paired_difference
 
     paired_runs = {}  # (task, model) -> per seed, in the config's seed order: {test set: 0/1 per question}
     summary_of = {key: summary for key, summary, _ in runs}

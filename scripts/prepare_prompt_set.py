@@ -1,5 +1,5 @@
 """Rule prepare_prompt_set: the AlpacaEval 2 or Arena-Hard v0.1 prompt file, from its Hugging Face Hub
-dataset (or local files in the hub's format), written as the official BMC file is (bmc.instruction_following)."""
+dataset (or local files in the hub's format), written as the official BMC file is (bmc.instruction_following.prompt_sets)."""
 import os
 
 from bmc.runtime import log_to, set_offline_env
@@ -11,7 +11,7 @@ if params.download:  # the opt-in exception to "no job reaches the network" (ins
 else:
     set_offline_env()
 
-from bmc.instruction_following import get_prompt_set, prepare_prompt_set  # noqa: E402
+from bmc.instruction_following.prompt_sets import get_prompt_set, prepare_prompt_set  # noqa: E402
 
 benchmark, ext = snakemake.wildcards.benchmark, snakemake.wildcards.ext
 expected = get_prompt_set(benchmark).official_file.rsplit(".", 1)[1]

@@ -1,5 +1,5 @@
 """Rule prepare_test_set: one of the paper's evaluation test sets, converted from its Hugging Face Hub
-dataset (or documented source file) into the official BMC record format (bmc.prepare_data)."""
+dataset (or documented source file) into the official BMC record format (bmc.data.test_sets)."""
 import os
 
 from bmc.runtime import log_to, set_offline_env
@@ -11,7 +11,7 @@ if params.download:  # the one opt-in exception to "no job reaches the network" 
 else:
     set_offline_env()
 
-from bmc.prepare_data import get_spec, prepare_test_set  # noqa: E402  (datasets reads the env on import)
+from bmc.data.test_sets import get_spec, prepare_test_set  # noqa: E402  (datasets reads the env on import)
 
 spec = get_spec(params.name)
 if spec.setup != params.setup:

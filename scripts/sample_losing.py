@@ -4,10 +4,10 @@ from bmc.runtime import log_to, setup
 log = log_to(snakemake.log[0])
 setup(snakemake.threads)
 
-from bmc.generation import TransformersGenerator  # noqa: E402
+from bmc.models.generation import TransformersGenerator  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
-from bmc.sampling import SamplingSettings, sample_losing  # noqa: E402
+from bmc.sampling.losing import SamplingSettings, sample_losing  # noqa: E402
 
 rows = read_jsonl(snakemake.input.train, PROBLEM_FIELDS)
 generator = TransformersGenerator(snakemake.input.model, batch_size=snakemake.params.batch_size)

@@ -4,25 +4,25 @@ settings' seed).
 
 A Snakemake ``script:``. A job with more than one GPU (resource ``gpu``) turns into ``accelerate launch`` of
 this file, one process per GPU, each run as ``python scripts/train_preference.py --job <log>.job.json``
-(bmc.launch); ``job`` below is then read from that file and has the attributes of ``snakemake``."""
+(bmc.training.launch); ``job`` below is then read from that file and has the attributes of ``snakemake``."""
 from bmc.runtime import log_to, setup
 
 smk = globals().get("snakemake")  # None: run as a command by accelerate launch
 log = log_to(smk.log[0] if smk else None)
 
-from bmc.launch import is_main_process, training_job  # noqa: E402
+from bmc.training.launch import is_main_process, training_job  # noqa: E402
 
 job = training_job(smk, __file__)
 setup(job.threads)
 
 from dataclasses import replace  # noqa: E402
 
-from bmc.checkpoints import Checkpointing  # noqa: E402
-from bmc.heldout import CHOSEN_FIELDS  # noqa: E402
+from bmc.training.checkpoints import Checkpointing  # noqa: E402
+from bmc.analysis.heldout import CHOSEN_FIELDS  # noqa: E402
 from bmc.io import PAIR_FIELDS, read_jsonl, write_json  # noqa: E402
-from bmc.preference import MethodSpec, PreferenceSettings, train_preference  # noqa: E402
+from bmc.training.preference import MethodSpec, PreferenceSettings, train_preference  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
-from bmc.stopwords import read_stopwords  # noqa: E402
+from bmc.data.stopwords import read_stopwords  # noqa: E402
 
 method = MethodSpec(**job.params.method)
 settings = PreferenceSettings(**job.params.settings)

@@ -26,9 +26,9 @@ def official_file(relative: str) -> Path:
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from bmc.synthetic import TaskSizes, generate_task, pretraining_corpus
+    from bmc.data.synthetic import TaskSizes, generate_task, pretraining_corpus
     from bmc.templates import eval_prompt
-    from bmc.tokenizer import train_tokenizer
+    from bmc.models.tokenizer import train_tokenizer
 
     qa = generate_task("multiple_choice", TaskSizes(200, 20), seed=1)
     math = generate_task("arithmetic", TaskSizes(200, 20), seed=2)
@@ -43,7 +43,7 @@ def model_dir(tmp_path_factory, tokenizer):
     """A saved random tiny Llama with the tokenizer (as the workflow's model folders are)."""
     import torch
 
-    from bmc.pretrain import ModelShape, build_model
+    from bmc.models.pretrain import ModelShape, build_model
 
     torch.manual_seed(0)
     model = build_model(tokenizer, ModelShape(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,

@@ -9,7 +9,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM
 from trl import DPOConfig, DPOTrainer
 
-from bmc.trainer import BMCConfig, BMCDPOTrainer
+from bmc.training.trainer import BMCConfig, BMCDPOTrainer
 
 BETA = 0.1
 PAIRS = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bmc.bridging import BridgeSettings, bridge, select_for_bridging, token_edit_distance
-from bmc.editors import BridgeRequest, BridgeResult, Usage
-from bmc.editors.registry import make_editor
-from bmc.editors.rule import RuleEditor
+from bmc.bridging.bridge import BridgeSettings, bridge, select_for_bridging, token_edit_distance
+from bmc.bridging.editors import BridgeRequest, BridgeResult, Usage
+from bmc.bridging.editors.registry import make_editor
+from bmc.bridging.editors.rule import RuleEditor
 
 MATH_X = "Rose has 3 pens. Rose gets 4 more pens. Then Rose loses 2 pens. How many pens does Rose have now?"
 MATH_W = "Rose starts with 3 pens.\nThen 3 + 4 = 7.\nSo 7 - 2 = 5.\nThe answer is 5"

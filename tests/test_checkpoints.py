@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from bmc.checkpoints import Checkpointing, job_fingerprint
+from bmc.training.checkpoints import Checkpointing, job_fingerprint
 
 
 class FakeTrainer:
@@ -80,7 +80,7 @@ def test_sigterm_saves_a_checkpoint_and_the_resubmitted_job_resumes_from_it(tmp_
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
 
-    from bmc.checkpoints import TrainingStopped
+    from bmc.training.checkpoints import TrainingStopped
 
     torch.manual_seed(0)
     rows = [{"input_ids": torch.randint(0, 32, (8,))} for _ in range(32)]

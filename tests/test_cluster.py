@@ -13,7 +13,7 @@ import yaml
 from snakemake.api import SnakemakeApi
 from snakemake.settings.types import OutputSettings, Quietness
 
-from bmc.cluster import check_gpus, job_resources, unknown_rules
+from bmc.cluster.resources import check_gpus, job_resources, unknown_rules
 from workflow_api import REPO, _workflow
 
 TINY, MICRO = REPO / "configs/tiny.yaml", REPO / "configs/micro.yaml"
@@ -40,7 +40,7 @@ def _resource(rule, name, **wildcards):
     return res.evaluate(SimpleNamespace(**wildcards)).value if res.is_evaluable() else res.value
 
 
-# ------------------------------------------------------------------------------------------- bmc.cluster
+# ------------------------------------------------------------------------------------------- bmc.cluster.resources
 def test_rule_entry_overrides_the_default_entry():
     config = {"resources": {"default": {"mem_mb": 4000, "runtime": 60},
                             "train_sft": {"gpu": 4, "cpus_per_gpu": 8, "runtime": 600}}}
@@ -133,7 +133,7 @@ def test_bridging_asks_for_a_gpu_only_with_a_local_editor_model():
 
 
 def test_deepspeed_zero3_config_of_multi_gpu_training():
-    from bmc.launch import DEFAULT_ACCELERATE_CONFIG, accelerate_config
+    from bmc.training.launch import DEFAULT_ACCELERATE_CONFIG, accelerate_config
 
     path = accelerate_config({}, REPO)
     assert path == REPO / DEFAULT_ACCELERATE_CONFIG
@@ -205,7 +205,7 @@ def test_sbatch_flags_of_the_micro_study_fit_the_ci_cluster():
 
 def test_a_multi_gpu_training_job_without_the_gpus_fails_before_launching(tmp_path, monkeypatch):
     """The tiny study on a laptop with a sizing of 4 GPUs: a clear error, not 4 processes on the CPU."""
-    import bmc.launch as launch
+    import bmc.training.launch as launch
 
     monkeypatch.setattr(launch, "_exec_logged", lambda *a: pytest.fail("launched"))
     monkeypatch.setattr("torch.cuda.device_count", lambda: 0)
@@ -218,7 +218,7 @@ def test_a_multi_gpu_training_job_without_the_gpus_fails_before_launching(tmp_pa
 def test_the_accelerate_config_is_a_study_setting(tmp_path):
     from workflow_api import plan
 
-    from bmc.launch import accelerate_config
+    from bmc.training.launch import accelerate_config
 
     other = tmp_path / "zero2.yaml"
     other.write_text("distributed_type: DEEPSPEED\n")

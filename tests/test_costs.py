@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from bmc.costs import costs_markdown, editor_costs, read_benchmarks, stage_costs
+from bmc.report.costs import costs_markdown, editor_costs, read_benchmarks, stage_costs
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

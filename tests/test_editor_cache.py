@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from openai_stub import StubServer
 
-from bmc.editor_cache import ResponseCache, cache_key
+from bmc.cache import ResponseCache, cache_key
 
 BASE = dict(editor="openai", model="gpt-4-0125-preview", template="T {x} {y_w} {y_l}",
             decoding={"temperature": 0.0, "max_tokens": 10}, x="x", y_w="w", y_l="l")
@@ -60,8 +60,8 @@ def test_a_tampered_line_fails_its_checksum(tmp_path):
 RUNNER = textwrap.dedent('''
     import json, sys
     from transformers import AutoTokenizer
-    from bmc.bridging import BridgeSettings, bridge
-    from bmc.editors.registry import make_editor
+    from bmc.bridging.bridge import BridgeSettings, bridge
+    from bmc.bridging.editors.registry import make_editor
     url, tokenizer_dir, template, cache, pairs_path, out = sys.argv[1:]
     pairs = [json.loads(line) for line in open(pairs_path)]
     editor = make_editor({"kind": "openai", "model": "m", "base_url": url, "api_key_env": None,
@@ -125,7 +125,7 @@ def test_killed_run_resumes_without_losing_or_repeating_requests(tmp_path, token
 
 def test_parallel_writers_share_one_file(tmp_path):
     path = tmp_path / "c.jsonl"
-    code = ("import sys; from bmc.editor_cache import ResponseCache; c = ResponseCache(sys.argv[1]); "
+    code = ("import sys; from bmc.cache import ResponseCache; c = ResponseCache(sys.argv[1]); "
             "[c.put(f'{sys.argv[2]}-{i}', {'text': 'x' * 2000}) for i in range(200)]")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(path), tag]) for tag in "ab"]
     assert all(p.wait(timeout=60) == 0 for p in procs)

@@ -8,12 +8,12 @@ import logging
 import pytest
 from openai_stub import StubServer
 
-from bmc.bridging import BridgeSettings, bridge
-from bmc.editor_cache import ResponseCache
-from bmc.editors import BridgeRequest, EditorError
-from bmc.editors.openai_http import OpenAIBackend, OpenAISettings
-from bmc.editors.prompted import EditorDecoding, PromptEditor, PromptTemplate
-from bmc.editors.registry import make_editor
+from bmc.bridging.bridge import BridgeSettings, bridge
+from bmc.cache import ResponseCache
+from bmc.bridging.editors import BridgeRequest, EditorError
+from bmc.bridging.editors.openai_http import OpenAIBackend, OpenAISettings
+from bmc.bridging.editors.prompted import EditorDecoding, PromptEditor, PromptTemplate
+from bmc.bridging.editors.registry import make_editor
 
 TEMPLATE = PromptTemplate("**Problem:**\n{x}\n**Correct Answer:**\n{y_w}\n**Prediction:**\n{y_l}\n"
                           "**Corrected Prediction:**\n")

@@ -74,8 +74,8 @@ def test_every_rule_env_exists_and_is_locked():
 
 @pytest.mark.parametrize("env", ["inference", "evaluation"])
 def test_envs_that_grade_math_answers_have_the_grader(env):
-    """sample_losing and bridge_pairs (inference) and evaluate (evaluation) call bmc.answers.is_correct, i.e.
-    bmc.math_grader: strip_string needs word2number, the timeout pool pebble, the symbolic path sympy's
+    """sample_losing and bridge_pairs (inference) and evaluate (evaluation) call bmc.evaluation.answers.is_correct, i.e.
+    bmc.evaluation.math_parser and math_grader: strip_string needs word2number, the timeout pool pebble, the symbolic path sympy's
     parse_latex on the ANTLR 4.11 runtime and latex2sympy2 (the harness's build)."""
     pins = _lock(REPO / "envs" / f"{env}.yaml")
     for name in ("word2number", "pebble", "sympy", "latex2sympy2-llmmath"):

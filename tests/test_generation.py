@@ -8,8 +8,13 @@ import types
 
 import pytest
 
-from bmc.generation import (DecodingSettings, ResumableGenerator, TransformersGenerator, make_generator,
-                            model_fingerprint)
+from bmc.models.generation import (
+    DecodingSettings,
+    ResumableGenerator,
+    TransformersGenerator,
+    make_generator,
+    model_fingerprint,
+)
 
 PROMPTS = [f"### Instruction:\nWhat is {a} plus {b}?\n\n### Response:\n" for a, b in
            [(1, 2), (13, 4), (7, 7), (120, 3), (5, 66), (2, 2), (40, 1)]]

@@ -11,25 +11,21 @@ import yaml
 from conftest import REPO, official_file
 
 from bmc.config import ConfigError
-from bmc.generation import ResumableGenerator, TransformersGenerator
-from bmc.instruction_following import (
+from bmc.models.generation import ResumableGenerator, TransformersGenerator
+from bmc.instruction_following.answers import (
     CHAT_TEMPLATES,
     IFDecoding,
     count_bos,
     decoding_for,
     generate_answers,
-    if_jobs,
-    if_settings,
-    judge_key_missing,
-    prepare_prompt_set,
-    read_prompt_set,
     render_prompt,
     stop_token_ids,
-    table2_cells,
     write_answers,
 )
+from bmc.instruction_following.study import if_jobs, if_settings, judge_key_missing, table2_cells
+from bmc.instruction_following.prompt_sets import prepare_prompt_set, read_prompt_set
 from bmc.io import RecordError
-from bmc.prepare_data import SizeError
+from bmc.data.converters import SizeError
 
 # The official prompts (eval/alpacaeval2/alpaca_eval_inference.py, eval/arenahard/arena_hard_inference.py).
 OFFICIAL_LLAMA3 = ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"
@@ -168,7 +164,7 @@ def test_answers_on_the_tiny_model_in_the_formats_the_judges_read(tmp_path, mode
     assert {r["generator"] for r in rows} == {"micro-qa-sft"}
     assert stats["n"] == 3 and stats["bos_tokens_at_start"] == 1 and stats["decoding"]["temperature"] == 0.9
     try:  # alpaca_eval's own reader, where the judge extra is installed
-        from bmc.judges import import_alpaca_eval
+        from bmc.instruction_following.alpaca_eval import import_alpaca_eval
 
         import_alpaca_eval()
         from alpaca_eval.utils import load_or_convert_to_dataframe
@@ -229,7 +225,7 @@ def test_settings_defaults_and_errors_naming_the_key():
 
 
 def test_table2_cells_beside_the_paper_with_missing_cells_missing():
-    from bmc.paper_tables import compare
+    from bmc.report.paper_tables import compare
 
     results = {("alpaca_eval", "qa", "sft"): ({"length_controlled_winrate": 7.0, "win_rate": 5.0,
                                                "avg_length": 900.0}, "ae/sft.json"),

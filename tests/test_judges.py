@@ -15,21 +15,17 @@ import pytest
 import yaml
 from openai_stub import StubServer
 
-from bmc.judges import (
+from bmc.instruction_following.arena_hard import (
     BENCH_NAME,
-    AlpacaEvalJudge,
     ArenaHardJudge,
-    JudgeEndpoint,
-    JudgeError,
     judgment_counts,
     missing_tool_modules,
     parse_show_result,
-    preflight,
     prepare_workdir,
-    reference_for,
     run_arena_hard,
-    write_client_config,
 )
+from bmc.instruction_following.alpaca_eval import AlpacaEvalJudge, reference_for, write_client_config
+from bmc.instruction_following.judges import JudgeEndpoint, JudgeError, preflight
 
 SECRET = "sk-test-SECRET-0123456789"
 KEY_VAR = "BMC_TEST_JUDGE_KEY"
@@ -224,12 +220,12 @@ def test_alpaca_eval_configs_carry_no_key(tmp_path, monkeypatch):
     client = write_client_config(tmp_path / "openai_client.yaml", JudgeEndpoint("http://127.0.0.1:1/v1", KEY_VAR))
     assert yaml.safe_load(client.read_text()) == {"default": [{"base_url": "http://127.0.0.1:1/v1"}]}
     try:
-        from bmc.judges import import_alpaca_eval
+        from bmc.instruction_following.alpaca_eval import import_alpaca_eval
 
         import_alpaca_eval()
     except JudgeError:
         pytest.skip("alpaca_eval (the judge extra) is not installed")
-    from bmc.judges import write_annotator_config
+    from bmc.instruction_following.alpaca_eval import write_annotator_config
 
     path, model = write_annotator_config(tmp_path, AlpacaEvalJudge(model="judge-x", concurrency=3), client)
     (name, cfg), = yaml.safe_load(path.read_text()).items()
@@ -252,7 +248,7 @@ def test_alpaca_eval_configs_carry_no_key(tmp_path, monkeypatch):
 def test_alpaca_eval_judges_through_the_stub_and_a_rerun_pays_nothing(tmp_path, monkeypatch, caplog):
     """alpaca_eval itself, end to end against the local stub (its logprob judge answers "m": output 1, the
     reference, preferred with p = 0.7); the raw win rate, as the length-controlled one needs a hub file."""
-    from bmc.judges import import_alpaca_eval, run_alpaca_eval
+    from bmc.instruction_following.alpaca_eval import import_alpaca_eval, run_alpaca_eval
 
     try:
         import_alpaca_eval()

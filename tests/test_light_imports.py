@@ -36,7 +36,7 @@ def _run_clean(code: str) -> None:
 
 def test_the_rule_files_import_light_modules():
     modules = parse_time_modules()
-    assert {"bmc.config", "bmc.cluster", "bmc.costs", "bmc.runtime"} <= set(modules)
+    assert {"bmc.config", "bmc.cluster.resources", "bmc.report.costs", "bmc.runtime"} <= set(modules)
     _run_clean("".join(f"import {m}\n" for m in modules))
 
 

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from test_bmc_loss import BETA, _batch, _dataset, _grads, _models
 
-from bmc import losses as L
-from bmc.masks import batch_masks, stopword_token_ids
-from bmc.trainer import BMCConfig, BMCDPOTrainer
+from bmc.training import losses as L
+from bmc.training.masks import batch_masks, stopword_token_ids
+from bmc.training.trainer import BMCConfig, BMCDPOTrainer
 
 STOP = ["the", "is", "at", "on"]
 

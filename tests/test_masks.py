@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from bmc.masks import diff_masks, stopword_token_ids
-from bmc.trainer import DataCollatorForBMCPreference
+from bmc.training.masks import diff_masks, stopword_token_ids
+from bmc.training.trainer import DataCollatorForBMCPreference
 
 
 def test_opcode_rule_on_token_ids():
@@ -82,7 +82,7 @@ def test_collated_mask_aligns_with_completion_mask_after_padding_and_truncation(
 
 
 def test_levenshtein_alignment_can_mark_fewer_tokens_than_difflib():
-    from bmc.masks import mark_differences
+    from bmc.training.masks import mark_differences
 
     # difflib anchors on the longest common block ([4, 2]); a minimum edit script changes 3 tokens, not 5
     a, b = [4, 4, 4, 2], [4, 2, 4, 2, 1]
@@ -95,7 +95,7 @@ def test_per_pair_and_per_batch_masks_differ_on_few_tokens():
     rows of 200+ tokens): measured on long synthetic pairs with Zipf-distributed tokens."""
     import random
 
-    from bmc.masks import batch_masks
+    from bmc.training.masks import batch_masks
 
     rng = random.Random(0)
     vocab = list(range(3, 2000))

@@ -1,4 +1,4 @@
-"""The official math harness (ToRA / JiuZhang3.0 parser and grader) as bmc.math_grader reproduces it."""
+"""The official math harness (ToRA / JiuZhang3.0 parser and grader) as bmc.evaluation.math_parser and bmc.evaluation.math_grader reproduce it."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ import json
 import pytest
 from conftest import official_file
 
-from bmc import math_grader as mg
-from bmc.math_grader import (
+from bmc.evaluation import math_grader as mg
+from bmc.evaluation.math_grader import (
     GradingTimeout,
-    extract_answer,
     grade,
     math_equal,
-    math_question,
     math_verify_correct,
     math_verify_grade,
-    parse_ground_truth,
-    strip_string,
     summarize,
 )
+from bmc.evaluation.math_parser import extract_answer, math_question, parse_ground_truth, strip_string
 
 
 def _jsonl(path):
@@ -248,7 +245,7 @@ def test_timeout_counts_as_wrong_and_is_reported():
 
 
 def test_is_correct_counts_a_timeout_as_wrong(monkeypatch):
-    from bmc import answers
+    from bmc.evaluation import answers
 
     def timing_out(prediction, gold):
         raise GradingTimeout("too slow")

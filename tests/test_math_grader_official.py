@@ -1,4 +1,4 @@
-"""Differential test: bmc.math_grader against what the official math harness returns, case by case.
+"""Differential test: bmc.evaluation.math_parser and math_grader against what the official math harness returns, case by case.
 
 The cases (tests/fixtures/math_grader_official_cases.jsonl, described in
 tests/fixtures/math_grader_official_cases.md) are hand-written (response, gold) pairs: LaTeX text wrappers
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bmc.math_grader import GradingTimeout, extract_answer, math_equal, parse_ground_truth
+from bmc.evaluation.math_grader import GradingTimeout, math_equal
+from bmc.evaluation.math_parser import extract_answer, parse_ground_truth
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES_FILE = FIXTURES / "math_grader_official_cases.jsonl"

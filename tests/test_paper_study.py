@@ -176,7 +176,8 @@ def test_seeds_in_one_job_need_the_same_seeds_in_every_task(tmp_path):
 
 
 def test_table_cells_are_mean_and_std_over_seeds():
-    from bmc.paper_tables import accuracy_cells, compare, to_markdown
+    from bmc.report.rows import accuracy_cells
+    from bmc.report.paper_tables import compare, to_markdown
 
     runs = [({"test_sets": {"World": {"accuracy": a}}, "average": a}, f"p{i}") for i, a in enumerate((40.0, 44.0))]
     cells = accuracy_cells({("qa", "dpo"): runs}, {"dpo": "DPO"}, {"qa": "QA"}, per_test_set=True)
@@ -198,7 +199,7 @@ def _parquet(path: Path, rows: list[dict]) -> Path:
 
 def test_official_qa_sft_set_becomes_training_records():
     official = official_file("training_data/qa_sft/train-00000-of-00001.parquet")
-    from bmc.training_data import prepare
+    from bmc.data.training_data import prepare
     from bmc.templates import response_prefix
 
     records, summary = prepare("qa_sft", "sft", "train", data_files=str(official))
@@ -211,7 +212,7 @@ def test_official_qa_sft_set_becomes_training_records():
 
 def test_metamathqa_subset_is_seeded_and_a_bad_row_is_named(tmp_path):
     from bmc.io import RecordError
-    from bmc.training_data import prepare
+    from bmc.data.training_data import prepare
 
     rows = [{"query": f"What is {i} + 1?", "response": f"{i} + 1 = {i + 1}.\nThe answer is: {i + 1}",
              "type": "GSM_AnsAug", "original_question": ""} for i in range(50)]
@@ -237,7 +238,7 @@ def _ultrafeedback_rows(n: int) -> list[dict]:
 
 def test_ultrafeedback_pairs_are_open_ended_pairs(tmp_path):
     from bmc.io import PAIR_FIELDS, RecordError
-    from bmc.training_data import prepare, test_records_from_pairs
+    from bmc.data.training_data import prepare, test_records_from_pairs
 
     src = _parquet(tmp_path / "uf.parquet", _ultrafeedback_rows(6))
     pairs, summary = prepare("ultrafeedback_binarized", "pairs", "test_prefs", data_files={"test_prefs": str(src)},
@@ -255,8 +256,8 @@ def test_ultrafeedback_pairs_are_open_ended_pairs(tmp_path):
 
 
 def test_a_task_test_split_from_the_official_test_sets(tmp_path):
-    from bmc.answers import is_correct
-    from bmc.prepare_data import test_split
+    from bmc.evaluation.answers import is_correct
+    from bmc.data.test_sets import test_split
 
     qa = test_split({"ecqa": official_file("QA/ECQA/test.jsonl")})
     assert len(qa) == 2194 and qa[0]["type"] == "ecqa"
@@ -269,7 +270,7 @@ def test_a_task_test_split_from_the_official_test_sets(tmp_path):
 
 def test_a_bad_test_record_is_named(tmp_path):
     from bmc.io import RecordError
-    from bmc.prepare_data import test_split
+    from bmc.data.test_sets import test_split
 
     f = tmp_path / "gsm8k.jsonl"
     f.write_text(json.dumps({"question": "q", "idx": 0}) + "\n")
@@ -294,7 +295,7 @@ def tiny_llama(tmp_path_factory):
     """A tiny Llama without a pad token or chat template, like a hub base model."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from bmc.tokenizer import train_tokenizer
+    from bmc.models.tokenizer import train_tokenizer
 
     out = tmp_path_factory.mktemp("tiny-llama")
     tok = train_tokenizer([f"word{i} and more words {i}" for i in range(200)], 300)
@@ -308,7 +309,7 @@ def tiny_llama(tmp_path_factory):
 def test_a_hub_model_is_linked_from_the_cache_with_the_studys_template(tmp_path, tiny_llama):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bmc.hub_models import SOURCE_FILE, fetch_model
+    from bmc.models.hub_models import SOURCE_FILE, fetch_model
     from bmc.templates import CHAT_TEMPLATE
 
     cache = tmp_path / "hub"
@@ -328,7 +329,7 @@ def test_a_hub_model_is_linked_from_the_cache_with_the_studys_template(tmp_path,
 
 
 def test_a_pinned_source_file_is_checked(tmp_path):
-    from bmc.sources import fetch, sha256_of
+    from bmc.data.sources import fetch, sha256_of
 
     src = tmp_path / "src.jsonl"
     src.write_text('{"a": 1}\n')
@@ -352,7 +353,7 @@ def _hub_model(cache: Path, repo_id: str, texts: list[str], chat_template: str |
 
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from bmc.tokenizer import train_tokenizer
+    from bmc.models.tokenizer import train_tokenizer
 
     tok = train_tokenizer(texts, 400)
     tok.pad_token, tok.chat_template = None, chat_template
@@ -370,7 +371,7 @@ def test_a_paper_shaped_study_runs_from_hub_files(tmp_path, monkeypatch):
     file, an OpenAI-compatible editor (a local stub), two seeds. Tables 1 and 4 come out."""
     from openai_stub import StubServer
 
-    from bmc.sources import sha256_of
+    from bmc.data.sources import sha256_of
 
     fixtures = REPO / "tests/fixtures/hub"
     mm = [{"query": f"What is {i} plus {i % 7}?", "response": f"{i} + {i % 7} = {i + i % 7}.\nThe answer is: {i + i % 7}",
@@ -446,7 +447,8 @@ def test_a_paper_shaped_study_runs_from_hub_files(tmp_path, monkeypatch):
 
 
 def test_paper_table_rows_line_up_with_the_papers():
-    from bmc.paper_tables import load_paper, table_rows
+    from bmc.report.paper_tables import load_paper
+    from bmc.report.rows import table_rows
 
     config = yaml.safe_load(PAPER.read_text())
     for table in ("table1", "table3", "table5", "table9"):

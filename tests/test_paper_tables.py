@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from bmc.paper_tables import Cell, accuracy_cells, compare, load_paper, table_rows, to_latex, to_markdown, wide
+from bmc.report.paper_tables import Cell, compare, load_paper, to_latex, to_markdown, wide
+from bmc.report.rows import accuracy_cells, table_rows
 
 
 def test_paper_numbers_are_the_papers():
@@ -103,7 +104,7 @@ def test_rows_of_each_table_come_from_the_config():
 
 
 def test_table3_rows_match_the_papers_direction_rows():
-    from bmc.editors import DIRECTIONS
+    from bmc.bridging.editors import DIRECTIONS
 
     assert set(load_paper("table3")["row"]) == set(DIRECTIONS)
 

@@ -11,10 +11,17 @@ from pathlib import Path
 import pytest
 from conftest import official_file
 
-import bmc.prepare_data
+import bmc.data.test_sets
 from bmc.io import RecordError
-from bmc.prepare_data import (
+from bmc.data.test_sets import (
     TEST_SETS,
+    dumps_record,
+    load_hub_rows,
+    prepare_test_set,
+    validate_records,
+    write_records,
+)
+from bmc.data.converters import (
     SizeError,
     convert_arc,
     convert_ecqa,
@@ -22,13 +29,8 @@ from bmc.prepare_data import (
     convert_mawps,
     convert_openbookqa,
     convert_qasc,
-    dumps_record,
     last_boxed,
-    load_hub_rows,
-    prepare_test_set,
     tabmwp_subset,
-    validate_records,
-    write_records,
 )
 
 HUB = Path(__file__).resolve().parent / "fixtures" / "hub"
@@ -395,7 +397,7 @@ def test_failure_leaves_no_file_and_keeps_an_old_one(tmp_path, monkeypatch):
             raise OSError("disk full")
         return json.dumps(record)
 
-    monkeypatch.setattr(bmc.prepare_data, "dumps_record", dies_after_one)
+    monkeypatch.setattr(bmc.data.test_sets, "dumps_record", dies_after_one)
     with pytest.raises(OSError, match="disk full"):
         prepare_test_set("gsm8k", out, data_files=FIXTURES["gsm8k"], check_size=False)
     assert out.read_text() == "old\n"

@@ -1,5 +1,5 @@
-"""Implicit rewards, token rewards and KL of a policy vs its reference (bmc.rewards), held-out data
-(bmc.heldout), against an independent one-sequence-at-a-time computation and TRL's own tokenization and
+"""Implicit rewards, token rewards and KL of a policy vs its reference (bmc.analysis.rewards), held-out data
+(bmc.analysis.heldout), against an independent one-sequence-at-a-time computation and TRL's own tokenization and
 logged rewards."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from torch.distributions import Categorical, kl_divergence
 from transformers import AutoModelForCausalLM
 from trl import DPOConfig, DPOTrainer
 
-from bmc import rewards as R
-from bmc.heldout import heldout_chosen, heldout_pairs, select_questions
+from bmc.analysis import rewards as R
+from bmc.analysis.heldout import heldout_chosen, heldout_pairs, select_questions
 from bmc.io import RecordError
-from bmc.preference import MethodSpec, PreferenceSettings, preference_dataset, train_preference
-from bmc.sampling import SamplingSettings
+from bmc.training.preference import MethodSpec, PreferenceSettings, preference_dataset, train_preference
+from bmc.sampling.losing import SamplingSettings
 
 BETA = 0.05
 PAIRS = [

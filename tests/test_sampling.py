@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bmc.sampling import make_pairs, training_prompt
+from bmc.sampling.losing import make_pairs, training_prompt
 
 ROWS = [
     {"problem": "Q1\nOptions:\nParis\nRome", "solution": "Paris is it.\nThe answer is Paris", "answer": "Paris",

@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import official_file
 
-from bmc.answers import extract, is_correct
-from bmc.scoring import (
+from bmc.evaluation.answers import extract, is_correct
+from bmc.evaluation.scoring import (
     gsm8k_gold,
     math_equal,
     math_prediction,
@@ -76,7 +76,7 @@ def test_math_equal_numeric_and_percentage():
 
 
 def test_math_scoring_is_the_official_grader():
-    from bmc import math_grader
+    from bmc.evaluation import math_grader
 
     assert math_equal is math_grader.math_equal
     assert is_correct("so $\\boxed{\\dfrac{1}{2}}$", "0.5", "math")            # symbolic, via the pool
@@ -102,7 +102,7 @@ def test_gold_mawps_answers_score_100():
 
 
 def test_score_reports_the_official_grade_its_timeouts_and_math_verify_beside_it():
-    from bmc.answers import score
+    from bmc.evaluation.answers import score
 
     rows = score(["so 1/2 of it. The answer is 0.5", "The answer is \\frac{1}{3}", "no idea"], ["\\frac{1}{2}", "0.5", "7"],
                  "math")

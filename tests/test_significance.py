@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bmc.significance import correctness, paired_difference
+from bmc.analysis.significance import correctness, paired_difference
 
 
 def _runs(rng, p_by_set, seeds=3, n=400):

@@ -11,8 +11,8 @@ import pytest
 from workflow_api import REPO, plan, run
 
 from bmc.config import ConfigError, delta_is_main, delta_key, delta_settings, delta_sweep, edit_distance_sweep
-from bmc.splits import equal_parts, normalized_edit_distance, split_pairs, units_for
-from bmc.sweeps import (
+from bmc.analysis.splits import equal_parts, normalized_edit_distance, split_pairs, units_for
+from bmc.report.sweeps import (
     delta_frame,
     edit_distance_frame,
     grad_norm_stats,
@@ -234,7 +234,7 @@ def test_schema_rejects_a_misspelt_sweep_key(tmp_path):
 
 # ------------------------------------------------------------------------------------------------- figures
 def test_figures_are_written_as_png_and_pdf(tmp_path):
-    from bmc.figures import delta_figure, edit_distance_figure
+    from bmc.report.figures import delta_figure, edit_distance_figure
 
     points = [{"task": t, "delta": d, "method": "DPO-BMC", "source": "sweep", "scores": _scores(40 + d),
                "run_info": _run([d]), "reference_method": "DPO", "reference_scores": _scores(42.0),

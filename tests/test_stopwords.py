@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bmc.stopwords import fetch_nltk_stopwords, read_stopwords
+from bmc.data.stopwords import fetch_nltk_stopwords, read_stopwords
 
 pytestmark = pytest.mark.filterwarnings("ignore:Security Violation:RuntimeWarning")
 

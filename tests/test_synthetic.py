@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bmc.editors import BridgeRequest
-from bmc.editors.rule import RuleEditor
-from bmc.scoring import math_prediction, qa_prediction
-from bmc.synthetic import TaskSizes, generate_task, pretraining_corpus
+from bmc.bridging.editors import BridgeRequest
+from bmc.bridging.editors.rule import RuleEditor
+from bmc.evaluation.scoring import math_prediction, qa_prediction
+from bmc.data.synthetic import TaskSizes, generate_task, pretraining_corpus
 
 
 @pytest.mark.parametrize("generator", ["multiple_choice", "arithmetic"])
@@ -69,7 +69,7 @@ def test_paraphrases_keep_slots_aligned():
     which is what lets the rule editor repair a losing response from the gold one."""
     import random
 
-    from bmc.synthetic import _arithmetic
+    from bmc.data.synthetic import _arithmetic
 
     r1 = _arithmetic(random.Random(5), 3, 20)
     r2 = _arithmetic(random.Random(5), 3, 20)

@@ -1,4 +1,5 @@
-"""The study config (``configs/*.yaml``, validated by ``configs/schema.yaml``) as typed settings.
+"""The study config (``configs/*.yaml``, validated by ``configs/schema.yaml``) as typed settings: the paper's
+hyper-parameters and the official scripts' arguments, per stage.
 
 The JSON schema checks keys and types before any job starts; :func:`check_study` adds the checks a schema
 cannot express (a test set naming a question type its generator does not produce, a method id that
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from bmc.editors import DIRECTIONS
 from bmc.settings import (  # standard library only: the workflow imports this module while it parses
+    DIRECTIONS,
+    TEST_SET_SETUPS,
+    UNITS,
     BridgeSettings,
     DecodingSettings,
     EditorDecoding,
@@ -22,10 +25,10 @@ from bmc.settings import (  # standard library only: the workflow imports this m
     PretrainSettings,
     SamplingSettings,
     SFTSettings,
+    TaskSizes,
     TransformersSettings,
     VLLMSettings,
 )
-from bmc.synthetic import TaskSizes
 
 GENERATOR_TYPES = {
     "multiple_choice": {"largest", "smallest", "category", "fact"},
@@ -150,15 +153,14 @@ def _check_task_source(task: str, tc: dict) -> str:
 
 
 def _check_test_set_names(task: str, tc: dict) -> None:
-    from bmc.prepare_data import TEST_SETS
-
     for label, names in tc["test_sets"].items():
         for name in names:
-            spec = TEST_SETS.get(name)
-            if spec is None:
-                raise ConfigError(f"tasks.{task}.test_sets.{label}: {name!r} is not a test set (have {sorted(TEST_SETS)})")
-            if spec.setup != tc["paper_setup"]:
-                raise ConfigError(f"tasks.{task}.test_sets.{label}: {name!r} belongs to the paper's {spec.setup} "
+            setup = TEST_SET_SETUPS.get(name)
+            if setup is None:
+                raise ConfigError(f"tasks.{task}.test_sets.{label}: {name!r} is not a test set "
+                                  f"(have {sorted(TEST_SET_SETUPS)})")
+            if setup != tc["paper_setup"]:
+                raise ConfigError(f"tasks.{task}.test_sets.{label}: {name!r} belongs to the paper's {setup} "
                                   f"setup, the task to {tc['paper_setup']}")
     names = [n for ns in tc["test_sets"].values() for n in ns]
     if len(set(names)) != len(names):
@@ -408,8 +410,6 @@ def delta_is_main(config: dict, task: str, delta: float) -> bool:
 def edit_distance_sweep(config: dict) -> dict:
     """``sweeps.edit_distance`` resolved: k (number of equal splits), unit (token|character), methods,
     tasks. The splits are cut from the main bridged set, so each method must train on it."""
-    from bmc.splits import UNITS
-
     given = config.get("sweeps", {}).get("edit_distance")
     s = EDIT_DISTANCE_DEFAULTS | {"tasks": _scored_tasks(config)} | (given or {})
     methods = config["methods"]

@@ -1,4 +1,5 @@
-"""File input/output: atomic writes and validated record reading.
+"""File input/output: atomic writes and validated record reading (workflow infrastructure; the record formats
+are the official code's, see the stage modules).
 
 Every output of the workflow is written to a temporary sibling and renamed into place, so a job that
 dies leaves no half-written file. Records read from JSONL are checked field by field; a bad record fails

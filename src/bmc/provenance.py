@@ -1,4 +1,5 @@
-"""What produced an output: resolved settings, seed, package versions and the git commit, written beside it."""
+"""What produced an output: resolved settings, seed, package versions and the git commit, written beside it
+(workflow infrastructure, not in the paper or the official code)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Process setup shared by every stage: offline Hugging Face settings, threads, seeds, trainer defaults."""
+"""Process setup shared by every stage: offline Hugging Face settings, threads, seeds, trainer defaults
+(workflow infrastructure; the defaults follow the official training scripts)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""The typed settings of every stage, and the few constants their checks need: standard library only.
+"""The typed settings of every stage (the paper's hyper-parameters and the official scripts' arguments), and the
+few constants their checks need: standard library only.
 
 The workflow imports :mod:`bmc.config` (which builds these from the study config) while it parses, in every
 ``snakemake`` start-up (dry runs, table rebuilds, each cluster job). So this module must not import torch,
 transformers, trl, datasets or anything that does (``tests/test_light_imports.py`` keeps it so). The heavy
-modules import their settings from here and re-export them: ``bmc.preference.PreferenceSettings``,
-``bmc.sft.SFTSettings`` etc. still work.
+modules import their settings from here and re-export them: ``bmc.training.preference.PreferenceSettings``,
+``bmc.training.sft.SFTSettings`` etc. still work.
 """
 
 from __future__ import annotations
@@ -12,7 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-# ------------------------------------------------------------------------------- generation (bmc.generation)
+# ------------------------------------------------------------------------------------- data (bmc.data)
+@dataclass(frozen=True)
+class TaskSizes:
+    """Sizes of a synthetic task's splits (bmc.data.synthetic)."""
+
+    train: int
+    test: int
+
+
+# The paper setup ("QA" or "Math", config tasks.<t>.paper_setup) of each test set of bmc.data.test_sets.TEST_SETS
+# (the registry itself holds converters; tests/test_layout.py checks that the two agree).
+TEST_SET_SETUPS = {
+    "ecqa": "QA", "qasc": "QA", "openbookqa": "QA", "arc_easy": "QA", "strategyqa": "QA",
+    "gsm8k": "Math", "math500": "Math", "math_full": "Math", "mawps": "Math", "tabmwp": "Math",
+}
+
+
+# ------------------------------------------------------------------------------- generation (bmc.models.generation)
 @dataclass
 class DecodingSettings:
     max_new_tokens: int = 64
@@ -32,7 +50,7 @@ class VLLMSettings:
     gpu_memory_utilization: float = 0.9
 
 
-# ----------------------------------------------------------------------------- base model (bmc.pretrain)
+# ----------------------------------------------------------------------------- base model (bmc.models.pretrain)
 @dataclass
 class ModelShape:
     hidden_size: int = 128
@@ -55,7 +73,7 @@ class PretrainSettings:
     precision: str = "fp32"
 
 
-# ------------------------------------------------------------------------------------------- SFT (bmc.sft)
+# ------------------------------------------------------------------------------------------- SFT (bmc.training.sft)
 @dataclass
 class SFTSettings:
     epochs: float = 3.0
@@ -71,7 +89,7 @@ class SFTSettings:
     precision: str = "fp32"
 
 
-# ---------------------------------------------------------------------------------- sampling (bmc.sampling)
+# ---------------------------------------------------------------------------------- sampling (bmc.sampling.losing)
 @dataclass
 class SamplingSettings:
     temperature: float = 0.7
@@ -82,7 +100,7 @@ class SamplingSettings:
     questions: int | None = None  # the first N training questions are sampled (None: all); the rest give no pair
 
 
-# -------------------------------------------------------------------------------- bridging (bmc.bridging)
+# -------------------------------------------------------------------------------- bridging (bmc.bridging.bridge)
 @dataclass
 class BridgeSettings:
     direction: str = "edit_losing_with_reference"
@@ -92,10 +110,18 @@ class BridgeSettings:
     answer_check: bool = True      # tasks with answers: ỹ_w must be right, ỹ_l must be wrong
 
 
-# ---------------------------------------------------------------------------------- editors (bmc.editors)
+# ---------------------------------------------------------------------------------- editors (bmc.bridging.editors)
+DIRECTIONS = (
+    "edit_losing_with_reference",         # paper: y_l -> ỹ_w using y_w; train on (ỹ_w, y_l)
+    "edit_losing_without_reference",      # Table 3: y_l -> ỹ_w alone;   train on (ỹ_w, y_l)
+    "degrade_winning_with_reference",     # Table 3: y_w -> ỹ_l using y_l; train on (y_w, ỹ_l)
+    "degrade_winning_without_reference",  # Table 3: y_w -> ỹ_l alone;   train on (y_w, ỹ_l)
+)
+
+
 @dataclass(frozen=True)
 class EditorDecoding:
-    """Decoding of a prompted editor (bmc.editors.prompted)."""
+    """Decoding of a prompted editor (bmc.bridging.editors.prompted)."""
 
     temperature: float = 0.0
     top_p: float = 1.0
@@ -105,7 +131,7 @@ class EditorDecoding:
 
 @dataclass
 class OpenAISettings:
-    """An OpenAI-compatible endpoint as editor (bmc.editors.openai_http)."""
+    """An OpenAI-compatible endpoint as editor (bmc.bridging.editors.openai_http)."""
 
     model: str
     base_url: str = "https://api.openai.com/v1"
@@ -119,14 +145,14 @@ class OpenAISettings:
 
 @dataclass
 class TransformersSettings:
-    """A transformers model as editor, in the job (bmc.editors.hf_backend)."""
+    """A transformers model as editor, in the job (bmc.bridging.editors.hf_backend)."""
 
     model: str
     batch_size: int = 16
     chat_template: bool = True  # wrap the prompt as a user turn of the model's chat template, if it has one
 
 
-# ------------------------------------------------------------------------------- losses (bmc.losses)
+# ------------------------------------------------------------------------------- losses (bmc.training.losses)
 @dataclass(frozen=True)
 class LossSpec:
     needs_reference: bool = False  # reference model log-probs
@@ -143,13 +169,17 @@ CUSTOM_LOSSES = {
     "figa": LossSpec(bmc=False),
 }
 
-# --------------------------------------------------------------------------------- masks (bmc.masks)
+# --------------------------------------------------------------------------------- masks (bmc.training.masks)
 STOPWORD_RULES = ("official", "robust")
 MASK_ALGORITHMS = ("difflib", "levenshtein")
 MASK_SCOPES = ("per_pair", "per_batch")
 
 
-# ---------------------------------------------------------------------- preference training (bmc.preference)
+# ------------------------------------------------------------------------- edit-distance splits (bmc.analysis.splits)
+UNITS = ("token", "character")
+
+
+# ---------------------------------------------------------------------- preference training (bmc.training.preference)
 PAIR_SOURCES = ("original", "bridged")
 LOSSES = ("sigmoid", "ipo", "kto", *CUSTOM_LOSSES)
 
@@ -202,7 +232,7 @@ class PreferenceSettings:
     kto_undesirable_weight: float = 1.0
     seed: int = 42
     precision: str = "fp32"
-    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; bmc.rewards)
+    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; bmc.analysis.rewards)
 
     def __post_init__(self):
         if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:

@@ -1,0 +1,184 @@
+"""The paper's training data as workflow records: SFT sets (QA: the official ECQA+QASC SFT set; math: a seeded
+40k subset of MetaMathQA) and preference pairs (instruction following: UltraFeedback binarized).
+
+Every source becomes the records the synthetic tasks write, so the stages after it do not care where data came
+from:
+
+* SFT records (``data/<task>/train.jsonl``): ``problem`` (the user turn), ``solution`` (the assistant turn
+  without the setup's response prefix; :func:`bmc.templates.response_prefix` puts it back), ``answer`` (the
+  gold answer the sampled y_l are checked against) and ``type`` (the source set).
+* Preference records (``pairs/<task>/sampled.jsonl``; held-out: ``heldout/<task>/pairs.jsonl``): ``id``,
+  ``problem`` (the prompt), ``y_w`` / ``y_l`` (the chosen / rejected final assistant turn), ``answer`` ("":
+  open-ended, no answer check), ``type``. The held-out split also gives ``data/<task>/test.jsonl`` (prompt and
+  chosen response) for the KL curve's chosen responses.
+
+Sources are read from the Hugging Face Hub through its cache (offline by default) or from local files in the
+hub's format (``data_files``). A bad row fails naming the source, the row and the field.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from bmc.io import RecordError
+from bmc.templates import QA_RESPONSE_PREFIX
+
+QA_ANSWER = re.compile(r"The answer is (.+?)\s*$", re.S)
+METAMATH_ANSWER = re.compile(r"The answer is:?\s*(.+?)\s*$", re.S)
+
+
+def _text(row: Any, i: int, source: str, name: str) -> str:
+    if not isinstance(row, Mapping) or name not in row:
+        raise RecordError(source, i + 1, name, "missing")
+    value = row[name]
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(source, i + 1, name, f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _turns(row: Any, i: int, source: str, name: str) -> list[dict]:
+    """A chat message list that ends in an assistant turn with text."""
+    msgs = row.get(name) if isinstance(row, Mapping) else None
+    if not isinstance(msgs, list) or not msgs:
+        raise RecordError(source, i + 1, name, f"expected a list of chat messages, got {msgs!r:.80}")
+    for m in msgs:
+        if not isinstance(m, Mapping) or not isinstance(m.get("content"), str) or m.get("role") not in (
+                "system", "user", "assistant"):
+            raise RecordError(source, i + 1, name, f"malformed message {m!r:.80}")
+    if msgs[-1]["role"] != "assistant" or not msgs[-1]["content"].strip():
+        raise RecordError(source, i + 1, name, "the last message must be a non-empty assistant turn")
+    return msgs
+
+
+# --------------------------------------------------------------------------------------------- SFT sets
+def convert_qa_sft(rows: Sequence[Mapping], source: str) -> list[dict]:
+    """The official QA SFT set (``training_data/qa_sft``: ``prompt_id``, ``messages`` = [user, assistant]; the
+    assistant turn is "Let's think step by step.\\n<rationale>\\nThe answer is <option>")."""
+    out = []
+    for i, row in enumerate(rows):
+        msgs = _turns(row, i, source, "messages")
+        if [m["role"] for m in msgs] != ["user", "assistant"]:
+            raise RecordError(source, i + 1, "messages", f"expected [user, assistant], got {[m['role'] for m in msgs]}")
+        reply = msgs[1]["content"]
+        if not reply.startswith(QA_RESPONSE_PREFIX):
+            raise RecordError(source, i + 1, "messages", f"assistant turn does not start with {QA_RESPONSE_PREFIX!r}")
+        m = QA_ANSWER.search(reply)
+        if not m:
+            raise RecordError(source, i + 1, "messages", "assistant turn has no 'The answer is ...'")
+        prompt_id = row.get("prompt_id") or ""
+        out.append({"problem": msgs[0]["content"], "solution": reply[len(QA_RESPONSE_PREFIX):],
+                    "answer": m.group(1), "type": prompt_id.rsplit("_", 1)[0] or "qa"})
+    return out
+
+
+def convert_metamathqa(rows: Sequence[Mapping], source: str) -> list[dict]:
+    """MetaMathQA (``query``, ``response`` ending in "The answer is: <x>", ``type`` such as GSM_Rephrased)."""
+    out = []
+    for i, row in enumerate(rows):
+        query, response = _text(row, i, source, "query"), _text(row, i, source, "response")
+        m = METAMATH_ANSWER.search(response)
+        if not m:
+            raise RecordError(source, i + 1, "response", "no 'The answer is: ...' at its end")
+        out.append({"problem": query, "solution": response, "answer": m.group(1), "type": row.get("type") or "math"})
+    return out
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A training data source: a hub dataset (id, config, split) and the converter of its rows."""
+
+    name: str
+    hub_id: str | None
+    config: str | None
+    splits: tuple[str, ...]
+    size: dict  # split -> rows in the source (checked unless check_size is off)
+    converter: Callable[[Sequence[Mapping], str], list[dict]]
+    kind: str  # "sft" or "pairs"
+    note: str = ""
+
+
+def convert_ultrafeedback(rows: Sequence[Mapping], source: str) -> list[dict]:
+    """UltraFeedback binarized (``prompt``, ``prompt_id``, ``chosen``/``rejected`` = message lists whose last turn
+    is the response): one open-ended pair per row."""
+    out = []
+    for i, row in enumerate(rows):
+        prompt = _text(row, i, source, "prompt")
+        chosen, rejected = _turns(row, i, source, "chosen"), _turns(row, i, source, "rejected")
+        out.append({"id": str(row.get("prompt_id") or i), "problem": prompt, "answer": "", "type": "ultrafeedback",
+                    "y_w": chosen[-1]["content"], "y_l": rejected[-1]["content"]})
+    return out
+
+
+SOURCES: dict[str, DataSource] = {
+    "qa_sft": DataSource("qa_sft", None, None, ("train",), {"train": 15345}, convert_qa_sft, "sft",
+                         "the official BMC repository's training_data/qa_sft parquet (ECQA 7,598 + QASC 7,747)"),
+    "metamathqa": DataSource("metamathqa", "meta-math/MetaMathQA", None, ("train",), {"train": 395000},
+                             convert_metamathqa, "sft"),
+    "ultrafeedback_binarized": DataSource(
+        "ultrafeedback_binarized", "HuggingFaceH4/ultrafeedback_binarized", None, ("train_prefs", "test_prefs"),
+        {"train_prefs": 61135, "test_prefs": 2000}, convert_ultrafeedback, "pairs"),
+}
+
+
+def get_source(name: str, kind: str | None = None) -> DataSource:
+    src = SOURCES.get(name)
+    if src is None or (kind and src.kind != kind):
+        known = sorted(n for n, s in SOURCES.items() if not kind or s.kind == kind)
+        raise ValueError(f"unknown {kind or 'data'} source {name!r}; known: {known}")
+    return src
+
+
+def load_rows(src: DataSource, split: str, data_files: Any = None) -> tuple[str, list[dict]]:
+    """(where, rows) of one split: local hub-format files, or the hub dataset through the cache."""
+    from bmc.data.test_sets import _file_list, _read_hub_format
+
+    if split not in src.splits:
+        raise ValueError(f"{src.name}: no split {split!r} (have {list(src.splits)})")
+    if data_files:
+        if isinstance(data_files, Mapping):
+            if split not in data_files:
+                raise ValueError(f"{src.name}: data_files has no entry for split {split!r}")
+            data_files = data_files[split]
+        paths = _file_list(data_files)
+        return ", ".join(map(str, paths)), _read_hub_format(paths)
+    if src.hub_id is None:
+        raise ValueError(f"{src.name} has no Hugging Face Hub id: give data_files ({src.note})")
+    import datasets
+
+    where = f"{src.hub_id} split {split}"
+    try:
+        ds = datasets.load_dataset(src.hub_id, src.config, split=split)
+    except Exception as e:
+        raise RuntimeError(f"{src.name}: could not load {where} ({type(e).__name__}: {e}). Offline jobs need the "
+                           "dataset in the Hugging Face cache (or data_files, or download: true)") from e
+    return where, ds.to_list()
+
+
+def subset(records: list[dict], size: int | None, seed: int) -> list[dict]:
+    """A seeded random subset of ``size`` records in source order (all of them when size is None)."""
+    if size is None or size >= len(records):
+        return records
+    keep = sorted(random.Random(seed).sample(range(len(records)), size))
+    return [records[i] for i in keep]
+
+
+def prepare(name: str, kind: str, split: str, data_files: Any = None, size: int | None = None, seed: int = 0,
+            check_size: bool = True) -> tuple[list[dict], dict]:
+    """Records of one split of a source, and a summary (source, rows read, records kept)."""
+    src = get_source(name, kind)
+    where, rows = load_rows(src, split, data_files)
+    if check_size and len(rows) != src.size[split]:
+        raise ValueError(f"{name}: expected {src.size[split]} rows in {where}, got {len(rows)}; set check_size: "
+                         "false to use another size")
+    records = subset(src.converter(rows, where), size, seed)
+    return records, {"source": name, "from": where, "split": split, "rows": len(rows), "records": len(records),
+                     "subset_seed": seed if size is not None and size < len(rows) else None}
+
+
+def test_records_from_pairs(pairs: list[dict]) -> list[dict]:
+    """Held-out pairs as test records (prompt, chosen response): what heldout_chosen reads."""
+    return [{"problem": p["problem"], "solution": p["y_w"], "answer": p["answer"], "type": p["type"]} for p in pairs]

@@ -1,0 +1,4 @@
+"""The evaluation stage (rules/evaluation.smk; paper Table 1; official ``eval/QA`` and
+``eval/math/eval/{parser,grader,evaluate}.py``): greedy predictions on the test sets and their scoring, QA with
+the official "The answer is" rule and math with the official harness.
+"""

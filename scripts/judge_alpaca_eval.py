@@ -1,5 +1,6 @@
 """Rule judge_alpaca_eval: AlpacaEval 2 (alpaca_eval, length-controlled win rate) of one model's outputs.
-Needs the network and the API key; checks both before any work (bmc.instruction_following.judges)."""
+Needs the network and the API key; checks both before any work
+(bmc.instruction_following.judges)."""
 import os
 
 from bmc.runtime import log_to

@@ -1,5 +1,6 @@
 """Rule judge_arena_hard: Arena-Hard v0.1 (arena-hard-auto at a pinned commit, win rate against the baseline)
-of one model's answers. Needs the network and the API key; checks both before any work (bmc.instruction_following.judges)."""
+of one model's answers. Needs the network and the API key; checks both before any work
+(bmc.instruction_following.judges)."""
 from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])

@@ -32,7 +32,7 @@ if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside
     cells += [c for c in table2_cells(results, p.rows, p.judge_setups) if c.column == "AE2 LC"]
 frame = compare(p.table, cells)
 paired = []
-if p.get("paired_keys"):  # Table 1: each method minus DPO, paired over seeds and test questions (bmc.analysis.significance)
+if p.get("paired_keys"):  # Table 1: each method minus DPO, paired over seeds and questions (bmc.analysis.significance)
     from bmc.io import read_jsonl
     from bmc.analysis.significance import correctness, paired_difference
 

@@ -1,5 +1,6 @@
 """Rule prepare_prompt_set: the AlpacaEval 2 or Arena-Hard v0.1 prompt file, from its Hugging Face Hub
-dataset (or local files in the hub's format), written as the official BMC file is (bmc.instruction_following.prompt_sets)."""
+dataset (or local files in the hub's format), written as the official BMC file is
+(bmc.instruction_following.prompt_sets)."""
 import os
 
 from bmc.runtime import log_to, set_offline_env

@@ -212,3 +212,10 @@ def test_the_paper_values_are_package_data_of_the_report():
     assert {"paper_results.csv", "paper_delta_sweep.csv", "paper_edit_distance_splits.csv"} <= files
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert '"bmc.report" = ["paper/*.csv"]' in pyproject
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_each_subpackage_docstring_names_its_modules(stage):
+    doc = ast.get_docstring(ast.parse(MODULES[f"bmc.{stage}"].read_text(encoding="utf-8")))
+    children = sorted(m.rsplit(".", 1)[1] for m in MODULES if m.rsplit(".", 1)[0] == f"bmc.{stage}")
+    assert children and not [c for c in children if f"``{c}``" not in doc], (stage, children)

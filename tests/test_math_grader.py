@@ -1,4 +1,5 @@
-"""The official math harness (ToRA / JiuZhang3.0 parser and grader) as bmc.evaluation.math_parser and bmc.evaluation.math_grader reproduce it."""
+"""The official math harness (ToRA / JiuZhang3.0 parser and grader) as bmc.evaluation.math_parser and
+bmc.evaluation.math_grader reproduce it."""
 
 from __future__ import annotations
 

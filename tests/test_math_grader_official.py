@@ -1,4 +1,5 @@
-"""Differential test: bmc.evaluation.math_parser and math_grader against what the official math harness returns, case by case.
+"""Differential test: bmc.evaluation.math_parser and math_grader against what the official math harness returns,
+case by case.
 
 The cases (tests/fixtures/math_grader_official_cases.jsonl, described in
 tests/fixtures/math_grader_official_cases.md) are hand-written (response, gold) pairs: LaTeX text wrappers

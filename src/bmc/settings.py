@@ -232,7 +232,7 @@ class PreferenceSettings:
     kto_undesirable_weight: float = 1.0
     seed: int = 42
     precision: str = "fp32"
-    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; bmc.analysis.rewards)
+    kl_every_steps: int = 0       # KL(π_ref ‖ π_θ) on held-out chosen responses every N steps (0: off; analysis.rewards)
 
     def __post_init__(self):
         if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:

@@ -89,10 +89,10 @@ data; ``assumed`` = from memory or third-party use only)
   column_num, solution, ques_type, ans_type, grade, split``); the 1,000-problem subset is drawn as above.
   Field names verified (third-party copies of the file); the 7,686 size is assumed.
 
-Files are serialised as the official ones are (:func:`bmc.data.test_sets.dumps_record`: ``json.dumps`` defaults for QA and
-MATH-500, pandas ``to_json`` lines for ToRA's GSM8K/MAWPS/TabMWP files). Checked in the tests: hub-format
-rows built from the official ECQA, QASC, OpenBookQA, ARC, GSM8K and MAWPS records reproduce each whole
-official file byte for byte.
+Files are serialised as the official ones are (:func:`bmc.data.test_sets.dumps_record`: ``json.dumps`` defaults
+for QA and MATH-500, pandas ``to_json`` lines for ToRA's GSM8K/MAWPS/TabMWP files). Checked in the tests:
+hub-format rows built from the official ECQA, QASC, OpenBookQA, ARC, GSM8K and MAWPS records reproduce each
+whole official file byte for byte.
 """
 
 from __future__ import annotations

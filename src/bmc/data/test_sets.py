@@ -317,10 +317,11 @@ GRADER_DATASET = {"gsm8k": "gsm8k", "math500": "math-oai", "math_full": "math-oa
 
 
 def evaluation_record(record: Mapping, name: str) -> dict:
-    """One prepared test record as ``{problem, solution, answer, type}`` (``type`` = the set's name): QA sets as
-    they are; math sets through the official harness's question and gold-answer parsing
-    (:func:`bmc.evaluation.math_parser.math_question`, :func:`~bmc.evaluation.math_parser.parse_ground_truth`). ``solution`` is the
-    gold response where the set has one (MAWPS has none: "The answer is: <x>"), the held-out y_w."""
+    """One prepared test record as ``{problem, solution, answer, type}`` (``type`` = the set's name): QA sets as they
+    are; math sets through the official harness's question and gold-answer parsing
+    (:func:`bmc.evaluation.math_parser.math_question`, :func:`~bmc.evaluation.math_parser.parse_ground_truth`).
+    ``solution`` is the gold response where the set has one (MAWPS has none: "The answer is: <x>"), the held-out
+    y_w."""
     spec = get_spec(name)
     if spec.setup == "QA":
         return {"problem": record["problem"], "solution": record["solution"], "answer": record["answer"],

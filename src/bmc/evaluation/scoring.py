@@ -5,7 +5,8 @@ lower-cased, or "" when the phrase is absent; it is compared with ``==`` to the 
 Gold answers with capitals can therefore never match (the "case quirk"); that official score is the
 default, and a corrected score that normalises both sides is reported beside it.
 
-Math: the ToRA/JiuZhang harness, implemented in :mod:`bmc.evaluation.math_parser` and :mod:`bmc.evaluation.math_grader` and re-exported here
+Math: the ToRA/JiuZhang harness, implemented in :mod:`bmc.evaluation.math_parser` and
+:mod:`bmc.evaluation.math_grader` and re-exported here
 (``math_equal``, ``grade``, ``strip_string``, ...). ``math_equal`` raises ``GradingTimeout`` when the
 comparison runs past its time limit (3 s, official); the harness counts that as wrong.
 """

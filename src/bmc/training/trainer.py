@@ -41,7 +41,14 @@ from trl import DPOConfig, DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
 from bmc.training import losses as L
-from bmc.training.masks import MASK_ALGORITHMS, MASK_SCOPES, STOPWORD_RULES, add_diff_masks, batch_masks, stopword_token_ids
+from bmc.training.masks import (
+    MASK_ALGORITHMS,
+    MASK_SCOPES,
+    STOPWORD_RULES,
+    add_diff_masks,
+    batch_masks,
+    stopword_token_ids,
+)
 
 REFERENCE_WEIGHTS = ("reference", "policy")
 _REFERENCE_LOGPS: dict = {}  # (pairs fingerprint, reference model hash) -> precomputed reference log-prob columns

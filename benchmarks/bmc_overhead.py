@@ -172,8 +172,8 @@ def main(argv=None) -> int:
     import torch
 
     from bmc.models.pretrain import ModelShape, build_model
-    from bmc.runtime import setup
     from bmc.models.tokenizer import train_tokenizer
+    from bmc.runtime import setup
 
     setup(threads=a.threads, seed=0)
     import datasets

@@ -57,9 +57,9 @@ def main(argv=None) -> int:
     import pandas as pd
     import transformers
 
-    from bmc.models.generation import DecodingSettings, TransformersGenerator, VLLMGenerator, VLLMSettings
-    from bmc.io import read_jsonl
     from bmc.data.synthetic import TaskSizes, generate_task
+    from bmc.io import read_jsonl
+    from bmc.models.generation import DecodingSettings, TransformersGenerator, VLLMGenerator, VLLMSettings
     from bmc.templates import eval_prompt, stop_strings
 
     transformers.logging.set_verbosity_error()

@@ -41,8 +41,8 @@ def main(argv=None) -> int:
     setup(args.threads)
     import yaml
 
-    from bmc.config import preference_settings
     from bmc.analysis.heldout import heldout_chosen
+    from bmc.config import preference_settings
     from bmc.io import read_jsonl
     from bmc.training.preference import MethodSpec, train_preference
 

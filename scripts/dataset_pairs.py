@@ -11,8 +11,8 @@ if data["download"]:  # the opt-in exception to "no job reaches the network"; a 
 else:
     set_offline_env()
 
-from bmc.io import write_json, write_jsonl  # noqa: E402
 from bmc.data.training_data import prepare, test_records_from_pairs  # noqa: E402
+from bmc.io import write_json, write_jsonl  # noqa: E402
 
 heldout = snakemake.params.split == "heldout"
 split = data["heldout_split" if heldout else "train_split"]

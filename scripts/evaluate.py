@@ -6,8 +6,8 @@ log = log_to(snakemake.log[0])
 setup(snakemake.threads)
 
 from bmc.evaluation.evaluate import evaluate  # noqa: E402
-from bmc.models.generation import ResumableGenerator, make_generator  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
+from bmc.models.generation import ResumableGenerator, make_generator  # noqa: E402
 
 
 def as_list(value):

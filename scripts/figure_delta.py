@@ -3,8 +3,8 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.report.figures import delta_figure  # noqa: E402
 from bmc.io import read_json, write_text  # noqa: E402
+from bmc.report.figures import delta_figure  # noqa: E402
 from bmc.report.sweeps import delta_frame, load_paper_delta  # noqa: E402
 
 p = snakemake.params

@@ -4,8 +4,8 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.report.figures import edit_distance_figure  # noqa: E402
 from bmc.io import read_json, write_text  # noqa: E402
+from bmc.report.figures import edit_distance_figure  # noqa: E402
 from bmc.report.sweeps import edit_distance_frame, load_paper_edit_distance  # noqa: E402
 
 p = snakemake.params

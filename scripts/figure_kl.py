@@ -4,9 +4,9 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.report.figures import kl_figure  # noqa: E402
-from bmc.io import read_json, write_text  # noqa: E402
 from bmc.analysis.rewards import kl_frame  # noqa: E402
+from bmc.io import read_json, write_text  # noqa: E402
+from bmc.report.figures import kl_figure  # noqa: E402
 
 p = snakemake.params
 runs = [{"task": task, "method": p.labels[method], "run_info": read_json(f"{model}/run_info.json"), "model": model}

@@ -3,8 +3,8 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.report.figures import token_rewards_figure  # noqa: E402
 from bmc.io import read_json  # noqa: E402
+from bmc.report.figures import token_rewards_figure  # noqa: E402
 
 p = snakemake.params
 for task, path in zip(p.tasks, snakemake.input, strict=True):

@@ -5,9 +5,9 @@ from bmc.runtime import log_to, setup
 log = log_to(snakemake.log[0])
 setup(snakemake.threads)
 
-from bmc.models.generation import TransformersGenerator  # noqa: E402
 from bmc.analysis.heldout import heldout_pairs  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
+from bmc.models.generation import TransformersGenerator  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
 from bmc.sampling.losing import SamplingSettings  # noqa: E402
 

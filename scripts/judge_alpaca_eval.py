@@ -9,9 +9,9 @@ log = log_to(snakemake.log[0])
 # a network rule: the judge endpoint, and the hub for the length-controlled GLM's df_gamed.csv
 os.environ.update({"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"})
 
-from bmc.io import write_json  # noqa: E402
 from bmc.instruction_following.alpaca_eval import AlpacaEvalJudge, run_alpaca_eval  # noqa: E402
 from bmc.instruction_following.judges import JudgeEndpoint, preflight  # noqa: E402
+from bmc.io import write_json  # noqa: E402
 
 j = snakemake.params.judge
 endpoint = JudgeEndpoint(base_url=j["base_url"], api_key_env=j["api_key_env"])

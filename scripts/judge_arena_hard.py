@@ -5,9 +5,9 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.io import write_json  # noqa: E402
 from bmc.instruction_following.arena_hard import ArenaHardJudge, run_arena_hard  # noqa: E402
 from bmc.instruction_following.judges import JudgeEndpoint, preflight  # noqa: E402
+from bmc.io import write_json  # noqa: E402
 
 j = snakemake.params.judge
 endpoint = JudgeEndpoint(base_url=j["base_url"], api_key_env=j["api_key_env"])

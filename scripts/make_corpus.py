@@ -4,8 +4,8 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.io import PROBLEM_FIELDS, read_jsonl, write_jsonl  # noqa: E402
 from bmc.data.synthetic import pretraining_corpus  # noqa: E402
+from bmc.io import PROBLEM_FIELDS, read_jsonl, write_jsonl  # noqa: E402
 from bmc.templates import ALPACA_PREAMBLE  # noqa: E402
 
 exclude = {r["problem"] for path in snakemake.input for r in read_jsonl(path, PROBLEM_FIELDS)}

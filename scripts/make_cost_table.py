@@ -4,8 +4,8 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.report.costs import costs_markdown, editor_costs, read_benchmarks, stage_costs  # noqa: E402
 from bmc.io import write_text  # noqa: E402
+from bmc.report.costs import costs_markdown, editor_costs, read_benchmarks, stage_costs  # noqa: E402
 
 p = snakemake.params
 stages = stage_costs(read_benchmarks(p.benchmarks), p.stages, p.gpus)

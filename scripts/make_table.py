@@ -33,8 +33,8 @@ if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside
 frame = compare(p.table, cells)
 paired = []
 if p.get("paired_keys"):  # Table 1: each method minus DPO, paired over seeds and questions (bmc.analysis.significance)
-    from bmc.io import read_jsonl
     from bmc.analysis.significance import correctness, paired_difference
+    from bmc.io import read_jsonl
 
     paired_runs = {}  # (task, model) -> per seed, in the config's seed order: {test set: 0/1 per question}
     summary_of = {key: summary for key, summary, _ in runs}

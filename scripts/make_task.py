@@ -3,8 +3,8 @@ from bmc.runtime import log_to
 
 log = log_to(snakemake.log[0])
 
-from bmc.io import write_jsonl  # noqa: E402
 from bmc.data.synthetic import TaskSizes, generate_task  # noqa: E402
+from bmc.io import write_jsonl  # noqa: E402
 
 task = snakemake.params.task
 splits = generate_task(task["generator"], TaskSizes(task["train_size"], task["test_size"]), task["seed"],

@@ -10,8 +10,8 @@ if data["download"]:  # the opt-in exception to "no job reaches the network"; a 
 else:
     set_offline_env()
 
-from bmc.io import write_json, write_jsonl  # noqa: E402
 from bmc.data.training_data import prepare  # noqa: E402
+from bmc.io import write_json, write_jsonl  # noqa: E402
 
 records, summary = prepare(data["source"], "sft", "train", data_files=data["data_files"], size=data["size"],
                            seed=data["seed"], check_size=data["check_size"])

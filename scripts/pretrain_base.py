@@ -6,10 +6,10 @@ setup(snakemake.threads)
 
 from transformers import AutoTokenizer  # noqa: E402
 
-from bmc.training.checkpoints import Checkpointing  # noqa: E402
 from bmc.io import read_jsonl, write_json  # noqa: E402
 from bmc.models.pretrain import ModelShape, PretrainSettings, pretrain  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
+from bmc.training.checkpoints import Checkpointing  # noqa: E402
 
 settings = PretrainSettings(**snakemake.params.settings)
 tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)

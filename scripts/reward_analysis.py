@@ -7,8 +7,8 @@ setup(snakemake.threads)
 
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from bmc.io import PAIR_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
 from bmc.analysis.rewards import pair_rewards, reward_summary  # noqa: E402
+from bmc.io import PAIR_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
 
 p, inp = snakemake.params, snakemake.input
 pairs = read_jsonl(inp.pairs, PAIR_FIELDS, nonempty=("y_w", "y_l"))

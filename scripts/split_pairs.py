@@ -6,9 +6,9 @@ set_offline_env()
 
 from transformers import AutoTokenizer  # noqa: E402
 
+from bmc.analysis.splits import split_pairs, units_for  # noqa: E402
 from bmc.io import PAIR_FIELDS, read_jsonl, write_json, write_jsonl  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
-from bmc.analysis.splits import split_pairs, units_for  # noqa: E402
 
 p = snakemake.params
 fields = PAIR_FIELDS | {"bridged_chosen": str, "bridged_rejected": str}

@@ -5,8 +5,8 @@ log = log_to(snakemake.log[0])
 
 from collections import Counter  # noqa: E402
 
-from bmc.io import write_jsonl  # noqa: E402
 from bmc.data.test_sets import test_split  # noqa: E402
+from bmc.io import write_jsonl  # noqa: E402
 
 records = test_split({name: snakemake.input[name] for name in snakemake.input.keys()})
 write_jsonl(snakemake.output[0], records)

@@ -17,12 +17,12 @@ setup(job.threads)
 
 from dataclasses import replace  # noqa: E402
 
-from bmc.training.checkpoints import Checkpointing  # noqa: E402
 from bmc.analysis.heldout import CHOSEN_FIELDS  # noqa: E402
-from bmc.io import PAIR_FIELDS, read_jsonl, write_json  # noqa: E402
-from bmc.training.preference import MethodSpec, PreferenceSettings, train_preference  # noqa: E402
-from bmc.provenance import run_info  # noqa: E402
 from bmc.data.stopwords import read_stopwords  # noqa: E402
+from bmc.io import PAIR_FIELDS, read_jsonl, write_json  # noqa: E402
+from bmc.provenance import run_info  # noqa: E402
+from bmc.training.checkpoints import Checkpointing  # noqa: E402
+from bmc.training.preference import MethodSpec, PreferenceSettings, train_preference  # noqa: E402
 
 method = MethodSpec(**job.params.method)
 settings = PreferenceSettings(**job.params.settings)

@@ -13,9 +13,9 @@ from bmc.training.launch import is_main_process, training_job  # noqa: E402
 job = training_job(smk, __file__)
 setup(job.threads)
 
-from bmc.training.checkpoints import Checkpointing  # noqa: E402
 from bmc.io import PROBLEM_FIELDS, read_jsonl, write_json  # noqa: E402
 from bmc.provenance import run_info  # noqa: E402
+from bmc.training.checkpoints import Checkpointing  # noqa: E402
 from bmc.training.sft import SFTSettings, train_sft  # noqa: E402
 
 settings = SFTSettings(**job.params.settings)

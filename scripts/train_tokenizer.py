@@ -5,8 +5,8 @@ log = log_to(snakemake.log[0])
 set_offline_env()
 
 from bmc.io import PROBLEM_FIELDS, read_jsonl  # noqa: E402
-from bmc.templates import eval_prompt, response_prefix  # noqa: E402
 from bmc.models.tokenizer import save_tokenizer, train_tokenizer  # noqa: E402
+from bmc.templates import eval_prompt, response_prefix  # noqa: E402
 
 texts = [r["text"] for r in read_jsonl(snakemake.input.corpus, {"text": str})]
 for path, style in zip(snakemake.input.train, snakemake.params.styles.values(), strict=True):

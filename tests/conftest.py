@@ -27,8 +27,8 @@ def official_file(relative: str) -> Path:
 @pytest.fixture(scope="session")
 def tokenizer():
     from bmc.data.synthetic import TaskSizes, generate_task, pretraining_corpus
-    from bmc.templates import eval_prompt
     from bmc.models.tokenizer import train_tokenizer
+    from bmc.templates import eval_prompt
 
     qa = generate_task("multiple_choice", TaskSizes(200, 20), seed=1)
     math = generate_task("arithmetic", TaskSizes(200, 20), seed=2)

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from workflow_api import REPO, plan
 
+from bmc.analysis.rewards import kl_frame
 from bmc.config import ConfigError, analysis_settings, kl_logged
 from bmc.report.figures import kl_figure, token_rewards_figure
 from bmc.report.paper_tables import compare, to_markdown
 from bmc.report.rows import reward_cells, table_rows
-from bmc.analysis.rewards import kl_frame
 
 TINY = REPO / "configs" / "tiny.yaml"
 MICRO = REPO / "configs" / "micro.yaml"

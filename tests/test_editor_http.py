@@ -9,11 +9,11 @@ import pytest
 from openai_stub import StubServer
 
 from bmc.bridging.bridge import BridgeSettings, bridge
-from bmc.cache import ResponseCache
 from bmc.bridging.editors import BridgeRequest, EditorError
 from bmc.bridging.editors.openai_http import OpenAIBackend, OpenAISettings
 from bmc.bridging.editors.prompted import EditorDecoding, PromptEditor, PromptTemplate
 from bmc.bridging.editors.registry import make_editor
+from bmc.cache import ResponseCache
 
 TEMPLATE = PromptTemplate("**Problem:**\n{x}\n**Correct Answer:**\n{y_w}\n**Prediction:**\n{y_l}\n"
                           "**Corrected Prediction:**\n")

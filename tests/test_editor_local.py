@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bmc.cache import ResponseCache
 from bmc.bridging.editors import DIRECTIONS, BridgeRequest
 from bmc.bridging.editors.hf_backend import TransformersBackend, TransformersSettings
 from bmc.bridging.editors.prompted import EditorDecoding, PromptEditor, PromptTemplate, parse_output
 from bmc.bridging.editors.registry import make_editor
+from bmc.cache import ResponseCache
 
 PROMPTS = Path(__file__).resolve().parents[1] / "configs" / "prompts" / "bridging"
 

@@ -22,10 +22,10 @@ from bmc.instruction_following.answers import (
     stop_token_ids,
     write_answers,
 )
-from bmc.instruction_following.study import if_jobs, if_settings, judge_key_missing, table2_cells
-from bmc.instruction_following.prompt_sets import prepare_prompt_set, read_prompt_set
-from bmc.io import RecordError
 from bmc.data.converters import SizeError
+from bmc.instruction_following.prompt_sets import prepare_prompt_set, read_prompt_set
+from bmc.instruction_following.study import if_jobs, if_settings, judge_key_missing, table2_cells
+from bmc.io import RecordError
 
 # The official prompts (eval/alpacaeval2/alpaca_eval_inference.py, eval/arenahard/arena_hard_inference.py).
 OFFICIAL_LLAMA3 = ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"

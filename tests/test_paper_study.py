@@ -176,8 +176,8 @@ def test_seeds_in_one_job_need_the_same_seeds_in_every_task(tmp_path):
 
 
 def test_table_cells_are_mean_and_std_over_seeds():
-    from bmc.report.rows import accuracy_cells
     from bmc.report.paper_tables import compare, to_markdown
+    from bmc.report.rows import accuracy_cells
 
     runs = [({"test_sets": {"World": {"accuracy": a}}, "average": a}, f"p{i}") for i, a in enumerate((40.0, 44.0))]
     cells = accuracy_cells({("qa", "dpo"): runs}, {"dpo": "DPO"}, {"qa": "QA"}, per_test_set=True)
@@ -211,8 +211,8 @@ def test_official_qa_sft_set_becomes_training_records():
 
 
 def test_metamathqa_subset_is_seeded_and_a_bad_row_is_named(tmp_path):
-    from bmc.io import RecordError
     from bmc.data.training_data import prepare
+    from bmc.io import RecordError
 
     rows = [{"query": f"What is {i} + 1?", "response": f"{i} + 1 = {i + 1}.\nThe answer is: {i + 1}",
              "type": "GSM_AnsAug", "original_question": ""} for i in range(50)]
@@ -237,8 +237,8 @@ def _ultrafeedback_rows(n: int) -> list[dict]:
 
 
 def test_ultrafeedback_pairs_are_open_ended_pairs(tmp_path):
-    from bmc.io import PAIR_FIELDS, RecordError
     from bmc.data.training_data import prepare, test_records_from_pairs
+    from bmc.io import PAIR_FIELDS, RecordError
 
     src = _parquet(tmp_path / "uf.parquet", _ultrafeedback_rows(6))
     pairs, summary = prepare("ultrafeedback_binarized", "pairs", "test_prefs", data_files={"test_prefs": str(src)},
@@ -256,8 +256,8 @@ def test_ultrafeedback_pairs_are_open_ended_pairs(tmp_path):
 
 
 def test_a_task_test_split_from_the_official_test_sets(tmp_path):
-    from bmc.evaluation.answers import is_correct
     from bmc.data.test_sets import test_split
+    from bmc.evaluation.answers import is_correct
 
     qa = test_split({"ecqa": official_file("QA/ECQA/test.jsonl")})
     assert len(qa) == 2194 and qa[0]["type"] == "ecqa"
@@ -269,8 +269,8 @@ def test_a_task_test_split_from_the_official_test_sets(tmp_path):
 
 
 def test_a_bad_test_record_is_named(tmp_path):
-    from bmc.io import RecordError
     from bmc.data.test_sets import test_split
+    from bmc.io import RecordError
 
     f = tmp_path / "gsm8k.jsonl"
     f.write_text(json.dumps({"question": "q", "idx": 0}) + "\n")

@@ -15,8 +15,8 @@ from trl import DPOConfig, DPOTrainer
 from bmc.analysis import rewards as R
 from bmc.analysis.heldout import heldout_chosen, heldout_pairs, select_questions
 from bmc.io import RecordError
-from bmc.training.preference import MethodSpec, PreferenceSettings, preference_dataset, train_preference
 from bmc.sampling.losing import SamplingSettings
+from bmc.training.preference import MethodSpec, PreferenceSettings, preference_dataset, train_preference
 
 BETA = 0.05
 PAIRS = [

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from workflow_api import REPO, plan, run
 
-from bmc.config import ConfigError, delta_is_main, delta_key, delta_settings, delta_sweep, edit_distance_sweep
 from bmc.analysis.splits import equal_parts, normalized_edit_distance, split_pairs, units_for
+from bmc.config import ConfigError, delta_is_main, delta_key, delta_settings, delta_sweep, edit_distance_sweep
 from bmc.report.sweeps import (
     delta_frame,
     edit_distance_frame,

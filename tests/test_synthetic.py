@@ -6,8 +6,8 @@ import pytest
 
 from bmc.bridging.editors import BridgeRequest
 from bmc.bridging.editors.rule import RuleEditor
-from bmc.evaluation.scoring import math_prediction, qa_prediction
 from bmc.data.synthetic import TaskSizes, generate_task, pretraining_corpus
+from bmc.evaluation.scoring import math_prediction, qa_prediction
 
 
 @pytest.mark.parametrize("generator", ["multiple_choice", "arithmetic"])

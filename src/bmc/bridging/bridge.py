@@ -23,8 +23,8 @@ from dataclasses import asdict
 
 from rapidfuzz.distance import Levenshtein
 
-from bmc.evaluation.answers import is_correct
 from bmc.bridging.editors import BridgeRequest, edits_losing
+from bmc.evaluation.answers import is_correct
 from bmc.settings import BridgeSettings
 
 DROP_REASONS = ("editor_none", "empty", "identical", "too_long", "wrong_answer")

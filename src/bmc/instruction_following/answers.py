@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bmc.data.test_sets import write_records
-from bmc.io import write_text
 from bmc.instruction_following.prompt_sets import get_prompt_set, instructions, write_alpaca_eval_json
+from bmc.io import write_text
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from transformers import (
     TrainingArguments,
 )
 
-from bmc.training.checkpoints import Checkpointing
 from bmc.io import model_dir
 from bmc.runtime import trainer_defaults
 from bmc.settings import ModelShape, PretrainSettings
+from bmc.training.checkpoints import Checkpointing
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bmc.training import losses as L
-from bmc.training.checkpoints import Checkpointing
 from bmc.io import RecordError
-from bmc.training.launch import batch_geometry, output_model_dir
 from bmc.runtime import optimization_args
 from bmc.settings import LOSSES, PAIR_SOURCES, MethodSpec, PreferenceSettings  # noqa: F401
+from bmc.training import losses as L
+from bmc.training.checkpoints import Checkpointing
+from bmc.training.launch import batch_geometry, output_model_dir
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
-from bmc.training.checkpoints import Checkpointing
-from bmc.training.launch import batch_geometry, output_model_dir
 from bmc.runtime import optimization_args
 from bmc.settings import SFTSettings
 from bmc.templates import response_prefix
+from bmc.training.checkpoints import Checkpointing
+from bmc.training.launch import batch_geometry, output_model_dir
 
 log = logging.getLogger(__name__)
 

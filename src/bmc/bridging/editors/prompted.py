@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bmc.cache import ResponseCache, cache_key
 from bmc.bridging.editors import BridgeRequest, BridgeResult, Usage, edits_losing
+from bmc.cache import ResponseCache, cache_key
 from bmc.settings import EditorDecoding
 
 PLACEHOLDERS = ("{x}", "{y_w}", "{y_l}")

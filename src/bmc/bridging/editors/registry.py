@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bmc.cache import ResponseCache
 from bmc.bridging.editors.prompted import EditorDecoding, PromptEditor, PromptTemplate
+from bmc.cache import ResponseCache
 
 KINDS = ("rule", "openai", "vllm", "transformers")
 

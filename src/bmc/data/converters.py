@@ -104,7 +104,6 @@ from typing import Any
 
 from bmc.io import RecordError
 
-
 NoneType = type(None)
 
 

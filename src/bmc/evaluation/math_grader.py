@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
-
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 3.0  # evaluate.py: pool.map(math_equal_process, params, timeout=3)

@@ -20,8 +20,9 @@ import math
 import re
 from typing import Any
 
-
 MATH_DATASETS = ("gsm8k", "math-oai", "mawps", "tabmwp")
+
+
 # ------------------------------------------------------------------------------ ground truth, questions
 def parse_ground_truth(record: dict, dataset: str) -> str:
     """The gold answer as ``parser.parse_ground_truth`` makes it (its second return value).

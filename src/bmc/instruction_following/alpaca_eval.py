@@ -17,7 +17,6 @@ import yaml
 from bmc.instruction_following.judges import JudgeEndpoint, JudgeError, _finite, openai_environment, preflight
 from bmc.io import read_json, write_text
 
-
 log = logging.getLogger(__name__)
 
 # ============================================================================================== AlpacaEval

@@ -22,7 +22,6 @@ import yaml
 from bmc.instruction_following.judges import JudgeEndpoint, JudgeError, PLACEHOLDER_KEY, fingerprint, preflight
 from bmc.io import atomic_dir, read_json, write_text
 
-
 log = logging.getLogger(__name__)
 
 # ============================================================================================== Arena-Hard

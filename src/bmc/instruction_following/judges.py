@@ -39,7 +39,6 @@ from typing import Any
 
 import requests
 
-
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_KEY = "no-key"  # what the openai client gets for an endpoint that needs no key (a local server)

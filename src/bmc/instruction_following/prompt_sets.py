@@ -45,7 +45,6 @@ from bmc.data.converters import SizeError
 from bmc.data.test_sets import EvalSetSpec, load_hub_rows, write_records
 from bmc.io import RecordError, write_text
 
-
 BENCHMARKS = ("alpaca_eval", "arena_hard")
 
 

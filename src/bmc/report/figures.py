@@ -30,7 +30,12 @@ def table1_figure(frame: pd.DataFrame, study: str, out_paths) -> None:
         x = np.arange(len(methods))
         ours = part["ours"] - part.loc["SFT", "ours"]
         paper = part["paper"] - part.loc["SFT", "paper"]
-        b1 = ax.bar(x - width / 2, ours[methods], width, label=f"this run ({study} study)", color="#4C72B0")
+        # error bars: the sample std over the method's seeds (the std column; none with one seed)
+        spread = part["std"][methods].to_numpy(float) if "std" in part else np.full(len(methods), np.nan)
+        seeds_note = ", ± std over seeds" if np.isfinite(spread).any() else ""
+        b1 = ax.bar(x - width / 2, ours[methods], width, label=f"this run ({study} study{seeds_note})", color="#4C72B0",
+                    yerr=np.where(np.isfinite(spread), spread, 0.0) if np.isfinite(spread).any() else None,
+                    capsize=3, error_kw={"elinewidth": 1, "ecolor": "#222222"})
         b2 = ax.bar(x + width / 2, paper[methods], width, label="paper (Llama-2-7B-base)", color="#BBBBBB",
                     edgecolor="#777777", hatch="//")
         ax.bar_label(b1, fmt="%+.1f", fontsize=8, padding=2)
@@ -40,7 +45,9 @@ def table1_figure(frame: pd.DataFrame, study: str, out_paths) -> None:
         ax.set_ylabel("change in average accuracy vs SFT (points)")
         ax.set_title(f"{setup}: SFT {part.loc['SFT', 'ours']:.1f}% (this run), "
                      f"{part.loc['SFT', 'paper']:.1f}% (paper)", fontsize=10)
-        values = np.concatenate([ours[methods].to_numpy(float), paper[methods].to_numpy(float)])
+        spread = np.where(np.isfinite(spread), spread, 0.0)
+        values = np.concatenate([ours[methods].to_numpy(float) - spread, ours[methods].to_numpy(float) + spread,
+                                 paper[methods].to_numpy(float)])
         values = values[np.isfinite(values)]
         if values.size:
             lo, hi = min(values.min(), 0.0), max(values.max(), 0.0)

@@ -1,6 +1,6 @@
 # The base model: a BPE tokenizer trained offline and a tiny Llama pretrained from scratch (the tiny studies), or
 # a Hugging Face Hub model (base_model.hub, the paper's Llama-2-7B) linked from the cache with the paper's chat
-# template on its tokenizer (bmc.hub_models). Only one of the two ways is defined for a study.
+# template on its tokenizer (bmc.models.hub_models). Only one of the two ways is defined for a study.
 
 if BASE_FROM_HUB:
 

@@ -1,7 +1,7 @@
 # Instruction following (paper Table 2): AlpacaEval 2 and Arena-Hard v0.1 answers of each configured task's
 # models with a chat template and the official decoding (bmc.instruction_following), judged by alpaca_eval
 # (length-controlled win rate vs GPT-4 Turbo) and arena-hard-auto (win rate vs GPT-4-0314) against an
-# OpenAI-compatible endpoint (bmc.judges); the table2 rule (rules/tables.smk) puts them beside the paper, and
+# OpenAI-compatible endpoint (bmc.instruction_following.judges); the table2 rule (rules/tables.smk) puts them beside the paper, and
 # Tables 5 and 9 take their IF column (AE2 LC) from them. Only with an `instruction_following:` config block;
 # without it this file defines its rules but nothing requests them.
 #
@@ -77,7 +77,7 @@ rule prepare_prompt_set:
     resources:
         **rule_resources("prepare_prompt_set"),
     conda:
-        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
+        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.models.generation only to generate
     script:
         "../scripts/prepare_prompt_set.py"
 

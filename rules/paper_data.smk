@@ -1,6 +1,6 @@
 # The paper's evaluation test sets (the columns of Table 1), converted from their Hugging Face Hub datasets
 # (or documented source files) into the record format the official BMC evaluation code reads; sets,
-# hub ids, splits and sizes are in bmc.prepare_data.TEST_SETS. Optional config (absent: every set comes
+# hub ids, splits and sizes are in bmc.data.test_sets.TEST_SETS. Optional config (absent: every set comes
 # from the hub through the Hugging Face cache, size checked, no network):
 #
 #   paper_data:

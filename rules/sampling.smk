@@ -29,7 +29,7 @@ rule sample_losing:
 
 
 # Tasks with a preference dataset (tasks.<t>.pairs, UltraFeedback binarized): y_w = chosen, y_l = rejected, in
-# the same record format (bmc.training_data). Local rules: a hub download (pairs.download) runs on the host.
+# the same record format (bmc.data.training_data). Local rules: a hub download (pairs.download) runs on the host.
 localrules:
     dataset_pairs,
 

@@ -1,5 +1,5 @@
 # The paper's tables, one named rule each (csv, md, tex under results/<study>/tables/), every cell beside the
-# paper's number; the Table 1 bar chart. Which model stands for which paper row: bmc.paper_tables.table_rows.
+# paper's number; the Table 1 bar chart. Which model stands for which paper row: bmc.report.paper_tables.table_rows.
 from bmc.report.paper_tables import TABLES
 from bmc.report.rows import dpo_reference, setup_name, table_rows
 
@@ -119,7 +119,7 @@ rule table2:
     resources:
         **rule_resources("table2"),
     conda:
-        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.generation only to generate
+        "../envs/tables.yaml"  # no torch: bmc.instruction_following imports bmc.models.generation only to generate
     script:
         "../scripts/make_table.py"
 

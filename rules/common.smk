@@ -185,9 +185,15 @@ ONE_JOB_SEEDS = seeds_in_one_job(config)
 
 
 def seed_path(seed, path):
-    """``path`` (relative to the study's folder) of the run with ``seed`` among a task's seeds ``seeds``: the first
-    seed's under results/<study>/, the others' under results/<study>/seeds/seed<s>/ (a pattern for rules)."""
+    """``path`` (relative to the study's folder, wildcards allowed) of the run with ``seed``: the first seed's under
+    results/<study>/, the others' under results/<study>/seeds/seed<s>/."""
     return f"{RESULTS}/{path}" if seed == ONE_JOB_SEEDS[0] else f"{SEED_DIR}/seed{seed}/{path}"
+
+
+def seed_outputs(path):
+    """The outputs of a job that covers every seed (seeds_in_one_job): one ``path`` per seed, in seed order;
+    without seeds_in_one_job, the first seed's only."""
+    return [seed_path(s, path) for s in ONE_JOB_SEEDS] if ONE_JOB_SEEDS else [f"{RESULTS}/{path}"]
 
 
 def model_seeds(task, model):

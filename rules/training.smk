@@ -4,11 +4,6 @@
 # rules/seeds.smk the others.
 
 
-def seed_outputs(path):
-    """One output per seed the job covers (``path`` relative to the study's folder, with wildcards)."""
-    return [seed_path(s, path) for s in ONE_JOB_SEEDS] if ONE_JOB_SEEDS else [f"{RESULTS}/{path}"]
-
-
 rule train_preference:
     input:
         unpack(preference_inputs),

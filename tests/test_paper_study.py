@@ -395,6 +395,7 @@ def test_a_paper_shaped_study_runs_from_hub_files(tmp_path, monkeypatch):
         config.pop(key)
     config |= {
         "study": "hubmini",
+        "seeds_in_one_job": False,  # as the paper study: one job per seed (the IF task has one seed, math two)
         "base_model": {"hub": "test/tiny-base"},
         "sources": {"mawps": {"url": mawps.as_uri(), "sha256": sha256_of(mawps)}},
         "paper_data": {"sets": {"gsm8k": {"data_files": str(fixtures / "gsm8k/main/test.parquet"), "check_size": False},

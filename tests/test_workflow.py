@@ -281,7 +281,7 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(MICRO), str(overlay), "--cores", "1", target]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    ckpt_dir = tmp_path / "results/micro/checkpoints/train_preference/dpo/qa"
+    ckpt_dir = tmp_path / "results/micro/checkpoints/train_preference/dpo/qa/seed0"  # the job trains seeds 0 and 1
     deadline = time.time() + 300
     while time.time() < deadline and not list(ckpt_dir.glob("checkpoint-*/trainer_state.json")):
         assert proc.poll() is None, "the job ended before writing a checkpoint"

@@ -81,29 +81,60 @@ rule dataset_heldout:  # tasks with a preference dataset: its held-out split (Ul
         "../scripts/dataset_pairs.py"
 
 
-rule reward_analysis:
-    input:
-        model=f"{RESULTS}/models/{{method}}/{{task}}",
-        sft=f"{RESULTS}/models/sft/{{task}}",
-        pairs=rules.heldout_pairs.output.pairs,
-    output:
-        rows=f"{ANALYSIS_DIR}/{{task}}/{{method}}/rewards.jsonl",
-        summary=f"{ANALYSIS_DIR}/{{task}}/{{method}}/rewards.json",
-    log:
-        logfile("reward_analysis", "{task}/{method}"),
-    benchmark:
-        benchfile("reward_analysis", "{task}/{method}")
-    threads: config["threads"]
-    params:
-        beta=lambda wc: preference_settings(config, wc.task, wc.method).beta,
-        max_length=lambda wc: preference_settings(config, wc.task, wc.method).max_length,
-        batch_size=ANALYSIS["batch_size"],
-    resources:
-        **rule_resources("reward_analysis"),
-    conda:
-        "../envs/training.yaml"
-    script:
-        "../scripts/reward_analysis.py"
+def reward_params(methods):
+    """params of a reward_analysis job: beta and max_length of each method it covers (a task's settings)."""
+    return {"beta": lambda wc: [preference_settings(config, wc.task, m).beta for m in methods(wc)],
+            "max_length": lambda wc: [preference_settings(config, wc.task, m).max_length for m in methods(wc)],
+            "batch_size": ANALYSIS["batch_size"]}
+
+
+if TASK_JOBS:  # one job per task: every method of Table 4
+
+    rule reward_analysis:
+        input:
+            model=[f"{RESULTS}/models/{m}/{{task}}" for m in TABLE4_METHODS],
+            sft=f"{RESULTS}/models/sft/{{task}}",
+            pairs=rules.heldout_pairs.output.pairs,
+        output:
+            rows=[f"{ANALYSIS_DIR}/{{task}}/{m}/rewards.jsonl" for m in TABLE4_METHODS],
+            summary=[f"{ANALYSIS_DIR}/{{task}}/{m}/rewards.json" for m in TABLE4_METHODS],
+        log:
+            logfile("reward_analysis", "{task}"),
+        benchmark:
+            benchfile("reward_analysis", "{task}")
+        threads: config["threads"]
+        params:
+            **reward_params(lambda wc: TABLE4_METHODS),
+        resources:
+            **rule_resources("reward_analysis"),
+        conda:
+            "../envs/training.yaml"
+        script:
+            "../scripts/reward_analysis.py"
+
+else:  # one job per method
+
+    rule reward_analysis:
+        input:
+            model=f"{RESULTS}/models/{{method}}/{{task}}",
+            sft=f"{RESULTS}/models/sft/{{task}}",
+            pairs=rules.heldout_pairs.output.pairs,
+        output:
+            rows=f"{ANALYSIS_DIR}/{{task}}/{{method}}/rewards.jsonl",
+            summary=f"{ANALYSIS_DIR}/{{task}}/{{method}}/rewards.json",
+        log:
+            logfile("reward_analysis", "{task}/{method}"),
+        benchmark:
+            benchfile("reward_analysis", "{task}/{method}")
+        threads: config["threads"]
+        params:
+            **reward_params(lambda wc: [wc.method]),
+        resources:
+            **rule_resources("reward_analysis"),
+        conda:
+            "../envs/training.yaml"
+        script:
+            "../scripts/reward_analysis.py"
 
 
 rule table4:

@@ -15,6 +15,7 @@ from bmc.config import (
     tasks_from,
     task_seeds,
     seeds_in_one_job,
+    models_in_one_job,
     bridge_settings,
     bridged_set,
     bridged_set_names,
@@ -182,6 +183,8 @@ SEED_DIR = f"{RESULTS}/seeds"
 
 # seeds_in_one_job: the seeds each training and evaluation job covers (the same for every task); None: one job per seed
 ONE_JOB_SEEDS = seeds_in_one_job(config)
+# models_in_one_job: one job per task evaluates every model of it and one computes every method's held-out rewards
+TASK_JOBS = models_in_one_job(config)
 
 
 def seed_path(seed, path):

@@ -1,6 +1,8 @@
 # Evaluation of the SFT model and every method on the task's test split: official prompt, greedy decoding,
-# official answer extraction; per-item predictions and a score file. With seeds_in_one_job, one job
-# (evaluate_seeds) evaluates every seed of a method; otherwise one job per model and seed (rules/seeds.smk).
+# official answer extraction; per-item predictions and a score file. Jobs: one per model and seed (evaluate, and
+# evaluate_seed in rules/seeds.smk); with seeds_in_one_job one per method (evaluate_seeds, every seed of it); with
+# models_in_one_job one per task (evaluate_task: the SFT model and every seed of every method). The same script
+# writes the same files in each case.
 
 
 def evaluation_params(cache):
@@ -10,7 +12,7 @@ def evaluation_params(cache):
             "test_sets": lambda wc: config["tasks"][wc.task]["test_sets"], "cache": cache}
 
 
-rule evaluate:
+rule evaluate:  # the SFT model (and, without seeds_in_one_job, each method's main seed)
     input:
         model=model_dir,
         test=f"{RESULTS}/data/{{task}}/test.jsonl",
@@ -22,8 +24,8 @@ rule evaluate:
     benchmark:
         benchfile("evaluate", "{task}/{model}")
     wildcard_constraints:
-        task=one_of(SFT_TRAINED_TASKS),  # tasks with test sets (instruction following: rules/instruction_following.smk)
-        model="sft" if ONE_JOB_SEEDS else "|".join(MODELS),
+        task=one_of([] if TASK_JOBS else SFT_TRAINED_TASKS),  # tasks with test sets (instruction following: rules/instruction_following.smk)
+        model="sft" if ONE_JOB_SEEDS else "|".join(MODELS),  # with models_in_one_job: none (evaluate_task)
     threads: config["threads"]
     params:
         **evaluation_params(f"{RESULTS}/cache/generation/evaluate/{{task}}/{{model}}.jsonl"),
@@ -35,7 +37,7 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
-if ONE_JOB_SEEDS:
+if ONE_JOB_SEEDS and not TASK_JOBS:
 
     rule evaluate_seeds:
         input:
@@ -55,6 +57,43 @@ if ONE_JOB_SEEDS:
         params:
             **evaluation_params([f"{RESULTS}/cache/generation/evaluate/{{task}}/{{model}}/seed{s}.jsonl"
                                  for s in ONE_JOB_SEEDS]),
+        resources:
+            **rule_resources("evaluate"),
+        conda:
+            "../envs/evaluation.yaml"
+        script:
+            "../scripts/evaluate.py"
+
+
+TASK_MODELS = [("sft", None), *[(m, seed) for m in METHODS for seed in (ONE_JOB_SEEDS or [])]]
+
+
+def task_models(path):
+    """``path`` (with ``{model}``) of every model a task's evaluate_task job covers, in TASK_MODELS order: the SFT
+    model, then each method's seeds in seed order."""
+    return [f"{RESULTS}/{path}".replace("{model}", "sft") if seed is None else seed_path(seed, path.replace("{model}", m))
+            for m, seed in TASK_MODELS]
+
+
+if TASK_JOBS:
+
+    rule evaluate_task:
+        input:
+            model=task_models("models/{model}/{task}"),
+            test=f"{RESULTS}/data/{{task}}/test.jsonl",
+        output:
+            predictions=task_models("eval/{task}/{model}/predictions.jsonl"),
+            scores=task_models("eval/{task}/{model}/scores.json"),
+        log:
+            logfile("evaluate_task", "{task}"),
+        benchmark:
+            benchfile("evaluate_task", "{task}")
+        wildcard_constraints:
+            task=one_of(SFT_TRAINED_TASKS),
+        threads: config["threads"]
+        params:
+            **evaluation_params([f"{RESULTS}/cache/generation/evaluate_task/{{task}}/{m}" + ("" if s is None else f"/seed{s}")
+                                 + ".jsonl" for m, s in TASK_MODELS]),
         resources:
             **rule_resources("evaluate"),
         conda:

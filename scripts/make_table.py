@@ -22,7 +22,8 @@ else:
     per_seed = {}  # accuracy keys are (task, model, seed): one score file per seed, averaged in the cell
     for key, summary, path in runs:
         per_seed.setdefault(key[:2], []).append((summary, path))
-    cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set, seeds_rule=p.seeds_rule)
+    cells = accuracy_cells(per_seed, p.rows, p.setups, per_test_set=p.per_test_set, seeds_rule=p.seeds_rule,
+                           single_rule=p.sft_rule)
 judge_keys = p.get("judge_keys") or []
 if judge_keys:  # Tables 5 and 9: the IF setups' AlpacaEval 2 LC win rate beside the QA/math accuracy
     from bmc.instruction_following.study import table2_cells

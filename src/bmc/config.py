@@ -92,6 +92,7 @@ def check_study(config: dict) -> None:
                               "(open-ended pairs) do not have; use an LLM editor")
     analysis_settings(config)
     seeds_in_one_job(config)
+    models_in_one_job(config)
 
 
 # ------------------------------------------------------------------------------------------ task sources
@@ -247,6 +248,17 @@ def seeds_in_one_job(config: dict) -> list[int] | None:
             raise ConfigError(f"seeds_in_one_job: every task must list the same seeds (one job trains them all); "
                               f"tasks.{task}.seeds is {seeds}, tasks.{next(iter(lists))}.seeds is {first}")
     return first
+
+
+def models_in_one_job(config: dict) -> bool:
+    """With ``models_in_one_job``: one job per task evaluates every model of it and one computes every method's
+    held-out rewards. It builds on ``seeds_in_one_job`` (the per-task job covers every seed of every method)."""
+    if not config.get("models_in_one_job"):
+        return False
+    if not config.get("seeds_in_one_job"):
+        raise ConfigError("models_in_one_job needs seeds_in_one_job: the job of a task evaluates every seed of "
+                          "every method, so the seeds must not have jobs of their own")
+    return True
 
 
 def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:

@@ -93,18 +93,18 @@ def setup_name(config: dict, task: str) -> str:
 # ------------------------------------------------------------------------------- cells from this run's files
 def accuracy_cells(summaries: dict[tuple[str, str], tuple[dict, str] | list[tuple[dict, str]]], rows: dict[str, str],
                    setups: dict[str, str], per_test_set: bool,
-                   seeds_rule: str = "rules evaluate, evaluate_seed") -> list[Cell]:
+                   seeds_rule: str = "rules evaluate, evaluate_seed", single_rule: str = "rule evaluate") -> list[Cell]:
     """Cells from evaluation summaries ``{(task, model): (scores.json content, its path)}``, or a list of them, one
     per seed: then each cell is the mean over the seeds, with their sample standard deviation. The setup average
     always, each test set's accuracy too when ``per_test_set``. ``seeds_rule`` names the rule(s) that made the
-    score files of a model with several seeds."""
+    score files of a model with several seeds, ``single_rule`` the rule of a model with one (the SFT model)."""
     cells = []
     for (task, model), runs in summaries.items():
         if model not in rows:
             continue
         runs = [runs] if isinstance(runs, tuple) else list(runs)
         paths = [path for _, path in runs]
-        source = (f"rule evaluate: {paths[0]}" if len(runs) == 1 else
+        source = (f"{single_rule}: {paths[0]}" if len(runs) == 1 else
                   f"{seeds_rule} ({len(runs)} seeds): " + "; ".join(paths))
 
         def cell(column, values):

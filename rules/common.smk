@@ -169,6 +169,11 @@ def preference_inputs(wildcards):
     return training_inputs(wildcards.task, wildcards.method, bridged_pairs(wildcards))
 
 
+def task_priority(wildcards):
+    """Snakemake priority of a task's training and evaluation jobs (tasks.<t>.priority)."""
+    return config["tasks"][wildcards.task].get("priority", 0)
+
+
 def model_dir(wildcards):
     """Directory of the model that is evaluated: the SFT model or a preference-trained one."""
     if wildcards.model == "sft":

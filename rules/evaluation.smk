@@ -91,6 +91,7 @@ if TASK_JOBS:
         wildcard_constraints:
             task=one_of(SFT_TRAINED_TASKS),
         threads: config["threads"]
+        priority: task_priority
         params:
             **evaluation_params([f"{RESULTS}/cache/generation/evaluate_task/{{task}}/{m}" + ("" if s is None else f"/seed{s}")
                                  + ".jsonl" for m, s in TASK_MODELS]),

@@ -14,6 +14,7 @@ rule train_preference:
     benchmark:
         benchfile("train_preference", "{method}/{task}")
     threads: config["threads"]
+    priority: task_priority
     params:
         method=lambda wc: asdict(method_spec(config, wc.method)),
         settings=lambda wc: asdict(preference_settings(config, wc.task, wc.method)),

@@ -111,7 +111,7 @@ def test_tiny_and_micro_runs_never_ask_for_more_than_one_gpu(micro_rules):
 def test_the_4x80gb_sizing_names_only_rules_of_the_workflow_and_trains_on_4_gpus(micro_rules):
     sizing = yaml.safe_load(PAPER_SIZING.read_text())
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as per_seed:  # train_seed, evaluate_seed: one job per seed
-        yaml.safe_dump({"seeds_in_one_job": False}, per_seed)
+        yaml.safe_dump({"seeds_in_one_job": False, "models_in_one_job": False}, per_seed)
         per_seed.flush()
         per_seed_rules = _rules([MICRO, per_seed.name])
     assert not unknown_rules(sizing, {r.name for r in [*micro_rules, *per_seed_rules]})

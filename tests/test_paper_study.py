@@ -163,11 +163,17 @@ def test_a_task_with_mixed_or_wrong_sources_fails_naming_it(tmp_path, change, na
 
 
 def test_seeds_add_replicates_and_the_table_averages_them(tmp_path):
-    planned = plan(tmp_path, [MICRO], config={"seeds_in_one_job": False, "tasks": {"qa": {"seeds": [0, 7]}}},
+    planned = plan(tmp_path, [MICRO], config={"seeds_in_one_job": False, "models_in_one_job": False,
+                                                     "tasks": {"qa": {"seeds": [0, 7]}}},
                    targets=("table1",))
     assert "results/micro/seeds/seed7/eval/qa/dpo_bmc/scores.json" in planned
     assert planned["results/micro/seeds/seed7/models/dpo_bmc/qa"] == "train_seed"
     assert not any("seeds/seed0" in f or "seeds/seed7/eval/qa/sft" in f for f in planned)  # main run; one SFT
+
+
+def test_models_in_one_job_needs_seeds_in_one_job(tmp_path):
+    with pytest.raises(Exception, match=r"models_in_one_job needs seeds_in_one_job"):
+        plan(tmp_path, [MICRO], config={"seeds_in_one_job": False}, targets=("table1",))
 
 
 def test_seeds_in_one_job_need_the_same_seeds_in_every_task(tmp_path):
@@ -396,6 +402,7 @@ def test_a_paper_shaped_study_runs_from_hub_files(tmp_path, monkeypatch):
     config |= {
         "study": "hubmini",
         "seeds_in_one_job": False,  # as the paper study: one job per seed (the IF task has one seed, math two)
+        "models_in_one_job": False,
         "base_model": {"hub": "test/tiny-base"},
         "sources": {"mawps": {"url": mawps.as_uri(), "sha256": sha256_of(mawps)}},
         "paper_data": {"sets": {"gsm8k": {"data_files": str(fixtures / "gsm8k/main/test.parquet"), "check_size": False},

@@ -267,7 +267,7 @@ def test_sweep_targets_are_planned_on_micro(tmp_path):
         f"{e}/edit_distance.csv": "figure_edit_distance", f"{e}/edit_distance.png": "figure_edit_distance",
         f"{e}/edit_distance.pdf": "figure_edit_distance",
         # δ 3.0 is QA's own δ: the main study's DPO-BMC model and score, DPO as the reference line
-        "results/micro/models/dpo_bmc/qa": "train_preference", "results/micro/eval/qa/dpo/scores.json": "evaluate_seeds",
+        "results/micro/models/dpo_bmc/qa": "train_preference", "results/micro/eval/qa/dpo/scores.json": "evaluate_task",
     }
     for m in ("dpo", "dpo_bmc"):
         for i in (1, 2):

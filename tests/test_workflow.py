@@ -20,8 +20,9 @@ TINY_SETS = ("main", *TABLE3_SETS)
 
 
 def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=(0, 1, 2)):
-    """Every output of `all` and its rule; ``seeds``: the tasks' seeds, trained and evaluated in one job each
-    (seeds_in_one_job): the first seed's under results/<study>/, the others' under seeds/seed<s>/."""
+    """Every output of `all` and its rule; ``seeds``: the tasks' seeds, trained in one job per method
+    (seeds_in_one_job): the first seed's under results/<study>/, the others' under seeds/seed<s>/. Every model of
+    a task is evaluated in one job (models_in_one_job: evaluate_task)."""
     r = f"results/{study}"
     out = {f"{r}/data/corpus.jsonl": "pretraining_corpus", f"{r}/models/tokenizer": "train_tokenizer",
            f"{r}/models/base": "pretrain_base"}
@@ -37,10 +38,10 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=
             where = r if s == seeds[0] else f"{r}/seeds/seed{s}"
             for m in methods:
                 out[f"{where}/models/{m}/{t}"] = "train_preference"
-                out[f"{where}/eval/{t}/{m}/predictions.jsonl"] = "evaluate_seeds"
-                out[f"{where}/eval/{t}/{m}/scores.json"] = "evaluate_seeds"
-        out[f"{r}/eval/{t}/sft/predictions.jsonl"] = "evaluate"
-        out[f"{r}/eval/{t}/sft/scores.json"] = "evaluate"
+                out[f"{where}/eval/{t}/{m}/predictions.jsonl"] = "evaluate_task"
+                out[f"{where}/eval/{t}/{m}/scores.json"] = "evaluate_task"
+        out[f"{r}/eval/{t}/sft/predictions.jsonl"] = "evaluate_task"
+        out[f"{r}/eval/{t}/sft/scores.json"] = "evaluate_task"
     dpo_family = [m for m in methods if m in METHODS]  # Table 4 rows: the DPO loss on the main bridged set
     for t in TASKS:
         out |= {f"{r}/heldout/{t}/chosen.jsonl": "heldout_chosen", f"{r}/heldout/{t}/pairs.jsonl": "heldout_pairs",
@@ -85,9 +86,9 @@ def test_rules_are_the_stages():
                                 # sweeps (named targets, not in all)
                                 "train_delta", "evaluate_delta", "figure_delta", "split_pairs", "train_split",
                                 "evaluate_split", "figure_edit_distance", "sweeps",
-                                # every seed of a method in one job (seeds_in_one_job); with one job per
-                                # seed (not the tiny study's way) the rules are train_seed and evaluate_seed
-                                "evaluate_seeds",
+                                # every model of a task evaluated in one job (models_in_one_job); with one
+                                # job per method evaluate_seeds, with one per seed train_seed and evaluate_seed
+                                "evaluate_task",
                                 # data and models of the paper study (hub datasets, hub models, pinned files);
                                 # the tiny study pretrains its base model, so fetch_base_model is not defined
                                 "prepare_sft_data", "test_split", "fetch_source", "fetch_sft_model",
@@ -160,9 +161,9 @@ def test_micro_study_end_to_end(micro_study):
                                                 "IPO-BMC", "ORPO-BMC", "R-DPO-BMC", "SimPO-BMC"]
     avg = table[table["column"] == "Avg"].set_index(["row", "setup"])
     assert avg.loc[("DPO-BMC", "QA"), "paper"] == 65.1
-    assert avg.loc[("DPO-BMC", "QA"), "source"] == ("rule evaluate_seeds (2 seeds): results/micro/eval/qa/dpo_bmc/"
+    assert avg.loc[("DPO-BMC", "QA"), "source"] == ("rule evaluate_task (2 seeds): results/micro/eval/qa/dpo_bmc/"
                                                     "scores.json; results/micro/seeds/seed1/eval/qa/dpo_bmc/scores.json")
-    assert avg.loc[("SFT", "QA"), "source"] == "rule evaluate: results/micro/eval/qa/sft/scores.json"
+    assert avg.loc[("SFT", "QA"), "source"] == "rule evaluate_task: results/micro/eval/qa/sft/scores.json"
     paired = pd.read_csv(r / "tables" / "table1_paired.csv")
     assert set(paired["row"]) == {"DPO-BC", "DPO-MC", "DPO-BMC", "FIGA", "KTO", "TDPO", "IPO-BMC", "ORPO-BMC",
                                   "R-DPO-BMC", "SimPO-BMC"} and (paired["reference"] == "DPO").all()
@@ -195,7 +196,7 @@ def test_micro_study_end_to_end(micro_study):
     assert rewards["n"] == held > 0 and 0 <= rewards["accuracy"] <= 1
     t4 = pd.read_csv(r / "tables" / "table4.csv").set_index(["row", "setup", "column"])
     assert t4.loc[("DPO-BMC", "QA", "reward accuracy"), "ours"] == pytest.approx(100 * rewards["accuracy"], abs=0.01)
-    for rule in ("train_sft", "train_preference", "evaluate", "reward_analysis"):
+    for rule in ("train_sft", "train_preference", "evaluate_task", "reward_analysis"):
         assert any((r / "benchmarks" / rule).rglob("*.tsv")), rule
         assert any((r / "logs" / rule).rglob("*.log")), rule
     # a second run has nothing to do

@@ -31,10 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
+_TINY = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())["base_model"]
 PRESETS = {
-    # the tiny study's model (configs/tiny.yaml), 1.2M parameters
-    "tiny": dict(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=512, vocab=None),
+    # the tiny study's model, read from configs/tiny.yaml (0.62M parameters there)
+    "tiny": {k: _TINY[k] for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size")} | {"vocab": None},
     # TinyLlama-1.1B's shape with a Llama-2 sized vocabulary, randomly initialised
     "1b": dict(hidden_size=2048, num_layers=22, num_heads=32, intermediate_size=5632, vocab=32000),
 }

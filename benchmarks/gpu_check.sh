@@ -113,10 +113,12 @@ EOF
 } >"$WORK/part_b.sh"
 run_part b "$LIMIT_B" bash "$WORK/part_b.sh"
 
-# (c) the micro study's chain, SFT and DPO on QA evaluated
+# (c) the micro study's chain, SFT and DPO on QA evaluated. models_in_one_job off: the micro config evaluates
+# every model of a task in one job, which would pull every method's training into this chain.
 MICRO_TARGETS=(results/micro/eval/qa/sft/scores.json results/micro/eval/qa/dpo/scores.json)
 run_part c "$LIMIT_C" "$SNAKEMAKE" --snakefile "$REPO/Snakefile" --directory "$WORK/micro" \
-  --configfile "$REPO/configs/micro.yaml" --cores "$CORES_C" --resources gpu=1 -- "${MICRO_TARGETS[@]}"
+  --configfile "$REPO/configs/micro.yaml" --config models_in_one_job=False --cores "$CORES_C" --resources gpu=1 \
+  -- "${MICRO_TARGETS[@]}"
 if [ -d "$WORK/micro/results/micro/benchmarks" ]; then
   cp -r "$WORK/micro/results/micro/benchmarks" "$LOGS/micro_benchmarks"
 fi

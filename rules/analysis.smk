@@ -88,7 +88,7 @@ def reward_params(methods):
             "batch_size": ANALYSIS["batch_size"]}
 
 
-if TASK_JOBS:  # one job per task: every method of Table 4
+if REWARD_TASK_JOBS:  # one job per task: every method of Table 4
 
     rule reward_analysis:
         input:

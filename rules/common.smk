@@ -188,8 +188,10 @@ SEED_DIR = f"{RESULTS}/seeds"
 
 # seeds_in_one_job: the seeds each training and evaluation job covers (the same for every task); None: one job per seed
 ONE_JOB_SEEDS = seeds_in_one_job(config)
-# models_in_one_job: one job per task evaluates every model of it and one computes every method's held-out rewards
-TASK_JOBS = models_in_one_job(config)
+# models_in_one_job: the stages where one job per task covers every model of it: evaluation (evaluate_task) and/or
+# the held-out rewards of Table 4 (one reward_analysis job per task)
+EVAL_TASK_JOBS = "evaluation" in models_in_one_job(config)
+REWARD_TASK_JOBS = "rewards" in models_in_one_job(config)
 
 
 def seed_path(seed, path):

@@ -24,7 +24,7 @@ rule evaluate:  # the SFT model (and, without seeds_in_one_job, each method's ma
     benchmark:
         benchfile("evaluate", "{task}/{model}")
     wildcard_constraints:
-        task=one_of([] if TASK_JOBS else SFT_TRAINED_TASKS),  # tasks with test sets (instruction following: rules/instruction_following.smk)
+        task=one_of([] if EVAL_TASK_JOBS else SFT_TRAINED_TASKS),  # tasks with test sets (instruction following: rules/instruction_following.smk)
         model="sft" if ONE_JOB_SEEDS else "|".join(MODELS),  # with models_in_one_job: none (evaluate_task)
     threads: config["threads"]
     params:
@@ -37,7 +37,7 @@ rule evaluate:  # the SFT model (and, without seeds_in_one_job, each method's ma
         "../scripts/evaluate.py"
 
 
-if ONE_JOB_SEEDS and not TASK_JOBS:
+if ONE_JOB_SEEDS and not EVAL_TASK_JOBS:
 
     rule evaluate_seeds:
         input:
@@ -75,7 +75,7 @@ def task_models(path):
             for m, seed in TASK_MODELS]
 
 
-if TASK_JOBS:
+if EVAL_TASK_JOBS:
 
     rule evaluate_task:
         input:

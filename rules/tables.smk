@@ -78,8 +78,8 @@ for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", Fa
             **table_params(_table, _per_test_set, seeds=True),
             judge_keys=judge_keys(_table),
             paired_keys=paired_keys(_table),
-            sft_rule="rule evaluate_task" if TASK_JOBS else "rule evaluate",
-            seeds_rule="rule evaluate_task" if TASK_JOBS else "rule evaluate_seeds" if ONE_JOB_SEEDS else "rules evaluate, evaluate_seed",
+            sft_rule="rule evaluate_task" if EVAL_TASK_JOBS else "rule evaluate",
+            seeds_rule="rule evaluate_task" if EVAL_TASK_JOBS else "rule evaluate_seeds" if ONE_JOB_SEEDS else "rules evaluate, evaluate_seed",
             paired_reference=dpo_reference(config),
             judge_setups={t: s["paper_setup"] for t, s in IF["setups"].items()} if IF else {},
         resources:

@@ -176,6 +176,19 @@ def test_models_in_one_job_needs_seeds_in_one_job(tmp_path):
         plan(tmp_path, [MICRO], config={"seeds_in_one_job": False}, targets=("table1",))
 
 
+def test_models_in_one_job_by_stage(tmp_path):
+    """A list names the stages with one job per task: rewards alone needs no seeds_in_one_job; evaluation does."""
+    planned = plan(tmp_path, [MICRO], config={"seeds_in_one_job": False, "models_in_one_job": ["rewards"]},
+                   targets=("table1", "table4"))
+    assert planned["results/micro/analysis/qa/dpo_bmc/rewards.json"] == "reward_analysis"
+    assert planned["results/micro/eval/qa/dpo_bmc/scores.json"] == "evaluate"
+    assert planned["results/micro/seeds/seed1/eval/qa/dpo_bmc/scores.json"] == "evaluate_seed"
+    planned = plan(tmp_path, [MICRO], config={"models_in_one_job": ["evaluation"]}, targets=("table1",))
+    assert planned["results/micro/eval/qa/sft/scores.json"] == "evaluate_task"
+    with pytest.raises(Exception, match=r"models_in_one_job"):
+        plan(tmp_path, [MICRO], config={"models_in_one_job": ["training"]}, targets=("table1",))
+
+
 def test_seeds_in_one_job_need_the_same_seeds_in_every_task(tmp_path):
     with pytest.raises(Exception, match=r"seeds_in_one_job.*tasks\.qa\.seeds is \[0, 7\]"):
         plan(tmp_path, [MICRO], config={"tasks": {"qa": {"seeds": [0, 7]}}}, targets=("table1",))

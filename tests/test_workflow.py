@@ -19,10 +19,12 @@ TINY_METHODS = [*METHODS, *TABLE3_METHODS]
 TINY_SETS = ("main", *TABLE3_SETS)
 
 
-def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=(0, 1, 2)):
+def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=(0, 1, 2),
+                     eval_rules=("evaluate", "evaluate_seeds")):
     """Every output of `all` and its rule; ``seeds``: the tasks' seeds, trained in one job per method
-    (seeds_in_one_job): the first seed's under results/<study>/, the others' under seeds/seed<s>/. Every model of
-    a task is evaluated in one job (models_in_one_job: evaluate_task)."""
+    (seeds_in_one_job): the first seed's under results/<study>/, the others' under seeds/seed<s>/. ``eval_rules``:
+    the rules that evaluate the SFT model and each method's seeds: evaluate and evaluate_seeds (one job per method,
+    the tiny study), or evaluate_task for both (models_in_one_job: [evaluation, ...], the micro study)."""
     r = f"results/{study}"
     out = {f"{r}/data/corpus.jsonl": "pretraining_corpus", f"{r}/models/tokenizer": "train_tokenizer",
            f"{r}/models/base": "pretrain_base"}
@@ -38,10 +40,10 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=
             where = r if s == seeds[0] else f"{r}/seeds/seed{s}"
             for m in methods:
                 out[f"{where}/models/{m}/{t}"] = "train_preference"
-                out[f"{where}/eval/{t}/{m}/predictions.jsonl"] = "evaluate_task"
-                out[f"{where}/eval/{t}/{m}/scores.json"] = "evaluate_task"
-        out[f"{r}/eval/{t}/sft/predictions.jsonl"] = "evaluate_task"
-        out[f"{r}/eval/{t}/sft/scores.json"] = "evaluate_task"
+                out[f"{where}/eval/{t}/{m}/predictions.jsonl"] = eval_rules[1]
+                out[f"{where}/eval/{t}/{m}/scores.json"] = eval_rules[1]
+        out[f"{r}/eval/{t}/sft/predictions.jsonl"] = eval_rules[0]
+        out[f"{r}/eval/{t}/sft/scores.json"] = eval_rules[0]
     dpo_family = [m for m in methods if m in METHODS]  # Table 4 rows: the DPO loss on the main bridged set
     for t in TASKS:
         out |= {f"{r}/heldout/{t}/chosen.jsonl": "heldout_chosen", f"{r}/heldout/{t}/pairs.jsonl": "heldout_pairs",
@@ -86,9 +88,10 @@ def test_rules_are_the_stages():
                                 # sweeps (named targets, not in all)
                                 "train_delta", "evaluate_delta", "figure_delta", "split_pairs", "train_split",
                                 "evaluate_split", "figure_edit_distance", "sweeps",
-                                # every model of a task evaluated in one job (models_in_one_job); with one
-                                # job per method evaluate_seeds, with one per seed train_seed and evaluate_seed
-                                "evaluate_task",
+                                # every seed of a method evaluated in one job (seeds_in_one_job); with
+                                # models_in_one_job: [evaluation] evaluate_task, with one job per seed
+                                # train_seed and evaluate_seed
+                                "evaluate_seeds",
                                 # data and models of the paper study (hub datasets, hub models, pinned files);
                                 # the tiny study pretrains its base model, so fetch_base_model is not defined
                                 "prepare_sft_data", "test_split", "fetch_source", "fetch_sft_model",
@@ -153,7 +156,8 @@ MICRO_METHODS = [*METHODS, "dpo_bmc_degraded", "ipo_bmc", "kto", "orpo_bmc", "rd
 def test_micro_study_end_to_end(micro_study):
     tmp_path = micro_study
     r = tmp_path / "results" / "micro"
-    for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1)):
+    for f in expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1),
+                                eval_rules=("evaluate_task", "evaluate_task")):
         assert (tmp_path / f).exists(), f
     table = pd.read_csv(r / "tables" / "table1.csv")
     ours = table[table["ours"].notna()]
@@ -205,7 +209,8 @@ def test_micro_study_end_to_end(micro_study):
 
 def test_micro_plan_has_the_ablation_set(tmp_path):
     planned = plan(tmp_path, [MICRO])
-    assert planned == expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1))
+    assert planned == expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1),
+                                eval_rules=("evaluate_task", "evaluate_task"))
     assert "results/micro/models/dpo_bmc_degraded/qa" in planned
 
 

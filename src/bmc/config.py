@@ -250,15 +250,24 @@ def seeds_in_one_job(config: dict) -> list[int] | None:
     return first
 
 
-def models_in_one_job(config: dict) -> bool:
-    """With ``models_in_one_job``: one job per task evaluates every model of it and one computes every method's
-    held-out rewards. It builds on ``seeds_in_one_job`` (the per-task job covers every seed of every method)."""
-    if not config.get("models_in_one_job"):
-        return False
-    if not config.get("seeds_in_one_job"):
-        raise ConfigError("models_in_one_job needs seeds_in_one_job: the job of a task evaluates every seed of "
-                          "every method, so the seeds must not have jobs of their own")
-    return True
+ONE_JOB_STAGES = ("evaluation", "rewards")
+
+
+def models_in_one_job(config: dict) -> frozenset[str]:
+    """The stages in which one job per task covers every model of it (``models_in_one_job``: true = all of
+    ``ONE_JOB_STAGES``, false = none, or a list of them): ``evaluation`` (evaluate_task: the SFT model and every
+    seed of every method; it builds on ``seeds_in_one_job``) and ``rewards`` (reward_analysis: every Table 4
+    method's held-out rewards)."""
+    value = config.get("models_in_one_job") or []
+    stages = set(ONE_JOB_STAGES) if value is True else set(value)
+    unknown = sorted(stages - set(ONE_JOB_STAGES))
+    if unknown:
+        raise ConfigError(f"models_in_one_job: unknown stage(s) {unknown}; expected true, false or a list of "
+                          f"{list(ONE_JOB_STAGES)}")
+    if "evaluation" in stages and not config.get("seeds_in_one_job"):
+        raise ConfigError("models_in_one_job needs seeds_in_one_job for evaluation: the job of a task evaluates "
+                          "every seed of every method, so the seeds must not have jobs of their own")
+    return frozenset(stages)
 
 
 def uses_nltk_stopwords(config: dict, task: str, method: str) -> bool:

@@ -31,6 +31,7 @@ from bmc.config import (
     pretrain_settings,
     sampling_settings,
     sft_settings,
+    synthetic_task_settings,
 )
 from bmc.report.costs import PRICE_KEY
 from bmc.cluster.resources import job_resources, load_resources

@@ -13,7 +13,7 @@ rule synthetic_task:
     wildcard_constraints:
         task=one_of(SYNTHETIC_TASKS),
     params:
-        task=lambda wc: config["tasks"][wc.task],
+        task=lambda wc: synthetic_task_settings(config, wc.task),  # generator, seed, sizes, types: nothing else
     resources:
         **rule_resources("synthetic_task"),
     conda:

@@ -207,6 +207,18 @@ def test_micro_study_end_to_end(micro_study):
     assert plan(tmp_path, [MICRO]) == {}
 
 
+@pytest.mark.slow
+def test_a_changed_setting_reruns_only_what_uses_it(micro_study):
+    """Changing one task's preference beta reruns that task's preference training and what reads it, never its
+    data, base model, SFT, sampling or bridging (the data rule's params are the generator settings only)."""
+    planned = plan(micro_study, [MICRO], config={"tasks": {"qa": {"preference": {"beta": 0.3}}}}, targets=("table1",))
+    rules = set(planned.values())
+    assert "train_preference" in rules and "table1" in rules
+    assert not rules & {"synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base", "train_sft",
+                        "sample_losing", "bridge_pairs"}, sorted(rules)
+    assert all("/math" not in f for f, rule in planned.items() if rule == "train_preference")
+
+
 def test_micro_plan_has_the_ablation_set(tmp_path):
     planned = plan(tmp_path, [MICRO])
     assert planned == expected_outputs("micro", MICRO_METHODS, ("main", "half_degraded"), seeds=(0, 1),

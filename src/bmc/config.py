@@ -181,6 +181,16 @@ def pair_data_settings(config: dict, task: str) -> dict:
             **config["tasks"][task]["pairs"]}
 
 
+SYNTHETIC_TASK_KEYS = ("generator", "seed", "train_size", "test_size", "types")
+
+
+def synthetic_task_settings(config: dict, task: str) -> dict:
+    """What a synthetic task's data depends on (rule synthetic_task's params): its generator, seed, split sizes and
+    question types; not the task's SFT, preference or evaluation settings, so that changing those keeps the data."""
+    tc = config["tasks"][task]
+    return {k: tc.get(k) for k in SYNTHETIC_TASK_KEYS}
+
+
 def task_sizes(config: dict, task: str) -> TaskSizes:
     tc = config["tasks"][task]
     return TaskSizes(train=tc["train_size"], test=tc["test_size"])

@@ -98,6 +98,12 @@ def test_rules_are_the_stages():
                                 "dataset_pairs", "dataset_heldout"}
 
 
+def test_the_strong_preference_check_is_an_overlay_with_its_own_folder(tmp_path):
+    planned = plan(tmp_path, [TINY, REPO / "configs" / "tiny_strong.yaml"], targets=("table1",))
+    assert planned["results/tiny_strong/tables/table1.md"] == "table1"
+    assert all(f.startswith("results/tiny_strong/") for f in planned)
+
+
 def test_the_full_grid_is_a_config_overlay(tmp_path):
     planned = plan(tmp_path, [TINY, REPO / "configs" / "grid.yaml"])
     trained = {f.split("/")[3] for f, rule in planned.items() if rule == "train_preference" and "/seeds/" not in f}

@@ -13,10 +13,13 @@ machine's pip settings (local wheel folders, caps in pip constraint files) are n
 user does not have them.
 
 A lock file records the index date it was resolved at (uv's --exclude-newer: files uploaded later are
-ignored), so --check re-resolves at that same date and must reproduce the lock byte for byte: a lock that
-no longer matches its yaml (a pin changed and the lock was not rewritten) fails, while new releases on
-the index do not. Failures name the env and print the resolver's explanation of the conflict. Exit
-status: 0 when every env passes, 1 otherwise.
+ignored). --check re-resolves the yaml's pip part with the lock's pins as constraints and must get exactly
+the lock's pins back: a lock that no longer matches its yaml (a pin changed, a package added or dropped, and
+the lock not rewritten) fails, and so does a pinned version the index no longer serves, while new releases
+on the index do not. (Re-resolving at the index date alone is not enough: a mirror that lagged behind PyPI
+when the lock was made, or a stale uv cache, resolves the same date to other versions later.) Failures name
+the env and print the resolver's explanation of the conflict. Exit status: 0 when every env passes, 1
+otherwise.
 
 uv itself is pinned (UV_VERSION): taken from PATH when it is that version, otherwise installed once into
 a private venv under ~/.cache/bmc (BMC_UV_DIR) with this Python's pip.
@@ -26,7 +29,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as dt
-import difflib
 import os
 import re
 import shutil
@@ -105,10 +107,12 @@ def uv_env() -> dict:
     return env
 
 
-def compile_command(uv: str, python: str, index: str, exclude_newer: str, src: str, out: str) -> list[str]:
+def compile_command(uv: str, python: str, index: str, exclude_newer: str | None, src: str, out: str,
+                    constraints: str | None = None) -> list[str]:
     return [uv, "pip", "compile", "--quiet", "--no-config", "--no-header",
-            "--python-version", python, "--python-platform", PLATFORM,
-            "--index-url", index, "--exclude-newer", exclude_newer,
+            "--python-version", python, "--python-platform", PLATFORM, "--index-url", index,
+            *(["--exclude-newer", exclude_newer] if exclude_newer else []),
+            *(["--constraint", constraints] if constraints else []),
             "--output-file", out, src]
 
 
@@ -119,20 +123,26 @@ def header(path: Path, env: dict, index: str, exclude_newer: str) -> str:
         f"#   uv pip compile --no-config --no-header --python-version {env['python']} --python-platform {PLATFORM} \\",
         f"#     --index-url {index} --exclude-newer {exclude_newer} <the yaml's pip list>",
         f"# index date (uv --exclude-newer): {exclude_newer}",
-        "# `python envs/resolve.py` (CI) re-resolves at that date and must reproduce this file exactly.",
+        "# `python envs/resolve.py` (CI) re-resolves the yaml with these pins as constraints and must get exactly them.",
         "# To install exactly this set inside the env (after `conda env create -f` the yaml):",
         f"#   pip install --no-deps -r envs/{path.stem}.lock.txt",
         "",
     ])
 
 
-def resolve(uv: str, path: Path, index: str, exclude_newer: str) -> str:
-    """The lock text of one env at one index date; EnvError with uv's explanation when it does not resolve."""
+def resolve(uv: str, path: Path, index: str, exclude_newer: str | None, pins: dict[str, str] | None = None) -> str:
+    """The lock text of one env at one index date (or, with ``pins``, constrained to those versions); EnvError
+    with uv's explanation when it does not resolve."""
     env = read_env(path)
     with tempfile.TemporaryDirectory(prefix=f"bmc-env-{path.stem}-") as tmp:
         src, out = Path(tmp) / f"{path.stem}.in", Path(tmp) / f"{path.stem}.lock.txt"
         src.write_text("\n".join(env["pip"]) + "\n")
-        cmd = compile_command(uv, env["python"], index, exclude_newer, str(src), str(out))
+        constraints = None
+        if pins is not None:
+            constraints = Path(tmp) / "lock-constraints.txt"
+            constraints.write_text("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
+        cmd = compile_command(uv, env["python"], index, exclude_newer, str(src), str(out),
+                              str(constraints) if constraints else None)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=uv_env(), timeout=900)
         if proc.returncode != 0:
             explanation = (proc.stderr or proc.stdout).strip().replace(str(src), f"envs/{path.name} (pip part)")
@@ -146,6 +156,14 @@ def lock_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.lock.txt")
 
 
+PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", re.M)
+
+
+def lock_pins(text: str) -> dict[str, str]:
+    """{normalised name: version} of a lock file's pins."""
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in PIN_RE.findall(text)}
+
+
 def check_one(uv: str, path: Path, index: str) -> str:
     lock = lock_path(path)
     old = lock.read_text() if lock.exists() else ""
@@ -154,14 +172,19 @@ def check_one(uv: str, path: Path, index: str) -> str:
         resolve(uv, path, index, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
         raise EnvError(f"envs/{path.name}: resolves, but envs/{lock.name} is missing or has no index-date "
                        "line; run `python envs/resolve.py --update`")
-    new = resolve(uv, path, index, m.group(1))
-    if new != old:
-        diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
-                                            f"envs/{lock.name} (committed)", "re-resolved from the yaml", n=0))
-        raise EnvError(f"envs/{path.name}: resolves, but envs/{lock.name} is not what it resolves to at its "
-                       f"index date {m.group(1)} (yaml changed?); run `python envs/resolve.py --update`:\n{diff}")
-    pins = sum(1 for line in new.splitlines() if "==" in line and not line.startswith("#"))
-    return f"envs/{path.name}: resolves; {lock.name} current ({pins} pins, index date {m.group(1)})"
+    pins = lock_pins(old)
+    try:
+        got = lock_pins(resolve(uv, path, index, None, pins=pins))
+    except EnvError as err:
+        raise EnvError(f"{err}\n(resolved with the pins of envs/{lock.name} as constraints: the yaml asks for "
+                       "something the lock does not have, or the index no longer serves a pinned version; run "
+                       "`python envs/resolve.py --update`)") from None
+    if got != pins:
+        changes = [f"  {name}: lock {pins.get(name, '-')}, yaml resolves to {got.get(name, '-')}"
+                   for name in sorted(set(pins) | set(got)) if pins.get(name) != got.get(name)]
+        raise EnvError(f"envs/{path.name}: resolves, but not to the pins of envs/{lock.name} (yaml changed?); "
+                       "run `python envs/resolve.py --update`:\n" + "\n".join(changes))
+    return f"envs/{path.name}: resolves to the pins of {lock.name} ({len(pins)} pins, index date {m.group(1)})"
 
 
 def update_one(uv: str, path: Path, index: str, exclude_newer: str) -> str:

@@ -50,10 +50,10 @@ def _common(tmp_path):
                 use_cpu=True, bf16=False, gradient_checkpointing=False, max_length=128, save_strategy="no")
 
 
-def _bmc_trainer(tmp_path, model_dir, tokenizer, delta, reference_weights="reference", precompute=False):
+def _bmc_trainer(tmp_path, model_dir, tokenizer, delta, reference_weights="reference", precompute=False, **kw):
     policy, ref = _models(model_dir)
     args = BMCConfig(**_common(tmp_path), bmc_delta=delta, bmc_reference_weights=reference_weights,
-                     bmc_stopwords=["the", "is", "at", "on"], precompute_ref_log_probs=precompute)
+                     bmc_stopwords=["the", "is", "at", "on"], precompute_ref_log_probs=precompute, **kw)
     return BMCDPOTrainer(policy, ref_model=ref, args=args, train_dataset=_dataset(), processing_class=tokenizer)
 
 
@@ -143,11 +143,17 @@ def test_delta_zero_equals_trl_dpo(tmp_path, model_dir, tokenizer):
         torch.testing.assert_close(g, want[name], atol=1e-7, rtol=1e-6, msg=name)
 
 
-def test_precomputed_reference_equals_live_reference(tmp_path, model_dir, tokenizer):
-    live = _bmc_trainer(tmp_path / "live", model_dir, tokenizer, 3.0)
-    pre = _bmc_trainer(tmp_path / "pre", model_dir, tokenizer, 3.0, precompute=True)
+@pytest.mark.parametrize("scope,column", [("per_batch", "ref_token_logps"), ("per_forward", "ref_token_logps"),
+                                          ("per_pair", "ref_chosen_logps")])
+def test_precomputed_reference_equals_live_reference(tmp_path, model_dir, tokenizer, scope, column):
+    """The reference pass batches the pairs one by one (precompute_ref_batch_size 1: other padding, so other
+    official marks than the training batch's); the step still weights the reference terms with the training
+    batch's marks, as a reference forward in the step would."""
+    live = _bmc_trainer(tmp_path / "live", model_dir, tokenizer, 3.0, bmc_mask_scope=scope)
+    pre = _bmc_trainer(tmp_path / "pre", model_dir, tokenizer, 3.0, precompute=True, bmc_mask_scope=scope,
+                       precompute_ref_batch_size=1)
     pre_batch = _batch(pre)
-    assert "ref_chosen_logps" in pre_batch
+    assert column in pre_batch
     assert pre.compute_loss(pre.model, pre_batch).item() == pytest.approx(
         live.compute_loss(live.model, _batch(live)).item(), abs=1e-5)
 

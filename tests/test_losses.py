@@ -59,13 +59,13 @@ def formula(loss_type, policy, ref, batch, delta, cfg):
         avg = seq / length
         p_w, p_l = avg[:n].exp(), avg[n:].exp()
         odds = torch.log(p_w / (1 - p_w)) - torch.log(p_l / (1 - p_l))
-        full = batch["attention_mask"][:, 1:].float()
-        nll = -(lp[:n] * full[:n]).sum() / full[:n].sum()
+        tokens = batch["attention_mask"][:, 1:].float() if cfg.get("orpo_nll") == "full" else comp
+        nll = -(lp[:n] * tokens[:n]).sum() / tokens[:n].sum()
         return (nll - cfg["orpo_lambda"] * F.logsigmoid(odds)).mean()
     if loss_type == "tdpo":
         kl = (ref_all.exp() * (ref_all - logp_all)).sum(-1)
         seq_kl = (kl * comp).sum(1)
-        u = ((lp - ref_lp) * comp).sum(1)
+        u = ((w * lp - weights(ref_lp, mask, delta) * ref_lp) * comp).sum(1)
         z = BETA * (u[:n] - u[n:]) - cfg["tdpo_alpha"] * (BETA * seq_kl[n:] - (BETA * seq_kl[:n]).detach())
         return -F.logsigmoid(z).mean()
     if loss_type == "figa":
@@ -80,17 +80,19 @@ def formula(loss_type, policy, ref, batch, delta, cfg):
 CFG = {"rdpo_alpha": 0.07, "simpo_gamma": 0.3, "orpo_lambda": 0.8, "tdpo_alpha": 0.4, "figa_alpha": 1.2,
        "figa_beta": 0.6}
 CASES = [("rdpo", 0.0), ("rdpo", 3.0), ("simpo", 0.0), ("simpo", 2.0), ("orpo", 0.0), ("orpo", 2.5),
-         ("tdpo", 0.0), ("figa", 0.0), ("ipo", 0.0), ("ipo", 3.0)]
+         ("orpo_full", 2.5), ("tdpo", 0.0), ("tdpo", 3.0), ("figa", 0.0), ("ipo", 0.0), ("ipo", 3.0)]
 
 
 @pytest.mark.parametrize("loss_type,delta", CASES)
 def test_loss_and_gradients_equal_the_formula(tmp_path, model_dir, tokenizer, loss_type, delta):
-    trainer = trainer_for(tmp_path, model_dir, tokenizer, loss_type, delta, **CFG)
+    cfg = dict(CFG, orpo_nll="full") if loss_type == "orpo_full" else CFG
+    loss_type = loss_type.removesuffix("_full")
+    trainer = trainer_for(tmp_path, model_dir, tokenizer, loss_type, delta, **cfg)
     batch = _batch(trainer)
     loss = trainer.compute_loss(trainer.model, batch)
     loss.backward()
     policy, ref = _models(model_dir)
-    expected = formula(loss_type, policy, ref, batch, delta, CFG)
+    expected = formula(loss_type, policy, ref, batch, delta, cfg)
     expected.backward()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-5)
     want = _grads(policy)
@@ -122,20 +124,21 @@ def test_orpo_equals_trl_orpo():
 
 
 def test_losses_without_a_bmc_variant_refuse_delta(tmp_path):
-    for loss_type in ("tdpo", "figa"):
-        with pytest.raises(ValueError, match="no BMC variant"):
-            BMCConfig(output_dir=str(tmp_path), loss_type=loss_type, bmc_delta=1.0)
+    with pytest.raises(ValueError, match="no BMC variant"):  # the official figa branch ignores its delta
+        BMCConfig(output_dir=str(tmp_path), loss_type="figa", bmc_delta=1.0)
     with pytest.raises(ValueError, match="precompute_ref_log_probs is not possible"):
         BMCConfig(output_dir=str(tmp_path), loss_type="tdpo", precompute_ref_log_probs=True)
 
 
 @pytest.mark.parametrize("scope_loss", ["sigmoid", "simpo"])
-def test_official_per_batch_masks(tmp_path, model_dir, tokenizer, scope_loss):
-    """bmc_mask_scope='per_batch' recomputes the masks from the padded batch in every forward."""
-    trainer = trainer_for(tmp_path, model_dir, tokenizer, scope_loss, 3.0, bmc_mask_scope="per_batch", **CFG)
+@pytest.mark.parametrize("scope", ["per_batch", "per_forward"])
+def test_official_per_batch_masks(tmp_path, model_dir, tokenizer, scope_loss, scope):
+    """The official marks (the padded batch): computed once in the collator (per_batch, default) or recomputed in
+    every forward (per_forward) give the same loss."""
+    trainer = trainer_for(tmp_path, model_dir, tokenizer, scope_loss, 3.0, bmc_mask_scope=scope, **CFG)
     batch = _batch(trainer)
     loss = trainer.compute_loss(trainer.model, batch).item()
-    official = dict(batch)
+    official = {k: v for k, v in batch.items() if k != "bmc_mask"}
     stop = stopword_token_ids(tokenizer, STOP)
     official["bmc_mask"] = batch_masks(batch["input_ids"], batch["completion_mask"], stop)
     policy, ref = _models(model_dir)

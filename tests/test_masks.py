@@ -37,12 +37,22 @@ def test_prompt_tokens_are_never_marked():
 
 def test_official_stopword_rule_needs_single_tokens(tokenizer):
     long_word = "antidisestablishmentarianism"
-    assert len(tokenizer(long_word, add_special_tokens=False)["input_ids"]) > 1
+    assert len(tokenizer.tokenize(long_word)) > 1
     ids = stopword_token_ids(tokenizer, ["the", long_word], "official")
-    forms = ["the", "The"]
-    expected = {tokenizer(f, add_special_tokens=False)["input_ids"][0] for f in forms
-                if len(tokenizer(f, add_special_tokens=False)["input_ids"]) == 1}
+    expected = {tokenizer.convert_tokens_to_ids(tokenizer.tokenize(f))[0] for f in ["the", "The"]
+                if len(tokenizer.tokenize(f)) == 1}
     assert ids == expected and tokenizer("the", add_special_tokens=False)["input_ids"][0] in ids
+
+
+def test_official_rule_capitalises_only_words_longer_than_one_letter(tokenizer):
+    """dpo_bmc_trainer.py line 80: ``[w.capitalize() for w in stop_words if len(w) > 1]``: 'I' and 'A' are not
+    stopwords although 'i' and 'a' are; 'The' is."""
+    ids = stopword_token_ids(tokenizer, ["i", "a", "the"], "official")
+    single = {w: tokenizer.tokenize(w) for w in ["i", "a", "I", "A", "The"]}
+    assert all(len(t) == 1 for t in single.values()), single
+    one = {w: tokenizer.convert_tokens_to_ids(t)[0] for w, t in single.items()}
+    assert one["i"] in ids and one["a"] in ids and one["The"] in ids
+    assert one["I"] not in ids and one["A"] not in ids
 
 
 def test_robust_rule_adds_space_prefixed_forms(tokenizer):
@@ -66,7 +76,8 @@ def test_collated_mask_aligns_with_completion_mask_after_padding_and_truncation(
         {"prompt_ids": [1, 2], "chosen_ids": [9], "rejected_ids": [9, 10, 11, 12, 13],
          "chosen_bmc_mask": [1], "rejected_bmc_mask": [0, 1, 0, 1, 1]},
     ]
-    collator = DataCollatorForBMCPreference(pad_token_id=0, max_length=6, pad_to_multiple_of=4)
+    collator = DataCollatorForBMCPreference(pad_token_id=0, max_length=6, pad_to_multiple_of=4,
+                                            bmc_mask_scope="per_pair")
     batch = collator(examples)
     mask, completion = batch["bmc_mask"], batch["completion_mask"]
     assert mask.shape == completion.shape == batch["input_ids"].shape
@@ -91,8 +102,9 @@ def test_levenshtein_alignment_can_mark_fewer_tokens_than_difflib():
 
 
 def test_per_pair_and_per_batch_masks_differ_on_few_tokens():
-    """Our per-pair masks (unpadded) vs the official per-batch masks (padded rows, difflib's autojunk on
-    rows of 200+ tokens): measured on long synthetic pairs with Zipf-distributed tokens."""
+    """The per-pair masks (unpadded) vs the official per-batch masks (padded rows, difflib's autojunk on rows of
+    200+ tokens), which the default collator computes: measured on long synthetic pairs with Zipf-distributed
+    tokens (tests/test_official_bmc.py measures it against the official trainer itself)."""
     import random
 
     from bmc.training.masks import batch_masks
@@ -109,8 +121,10 @@ def test_per_pair_and_per_batch_masks_differ_on_few_tokens():
             rejected = [rng.choice(vocab) if rng.random() < rng.uniform(0.05, 0.2) else t for t in chosen]
             examples.append({"prompt_ids": prompt, "chosen_ids": chosen, "rejected_ids": rejected,
                              **dict(zip(("chosen_bmc_mask", "rejected_bmc_mask"), diff_masks(prompt, chosen, rejected)))})
-        batch_out = DataCollatorForBMCPreference(pad_token_id=0)(examples)
+        batch_out = DataCollatorForBMCPreference(pad_token_id=0, bmc_mask_scope="per_pair")(examples)
         official = batch_masks(batch_out["input_ids"], batch_out["completion_mask"], set())
+        default = DataCollatorForBMCPreference(pad_token_id=0)(examples)  # per_batch: the official marks
+        assert torch.equal(default["bmc_mask"], official) and torch.equal(default["input_ids"], batch_out["input_ids"])
         differing += (official != batch_out["bmc_mask"]).sum().item()
         total += batch_out["completion_mask"].sum().item()
     fraction = differing / total

@@ -186,7 +186,7 @@ def test_micro_study_end_to_end(micro_study):
         info = json.loads((r / "models" / method / "math" / "run_info.json").read_text())["result"]
         assert info["loss"] == loss and info["steps"] > 0
     rdpo = json.loads((r / "models" / "rdpo_bmc" / "qa" / "run_info.json").read_text())["result"]
-    assert rdpo["mask_scope"] == "per_batch" and rdpo["bmc_delta"] == 3.0
+    assert rdpo["mask_scope"] == "per_pair" and rdpo["bmc_delta"] == 3.0
     assert not (r / "checkpoints").exists() or not any((r / "checkpoints").rglob("checkpoint-*"))
     half = json.loads((r / "pairs" / "qa" / "bridged" / "half_degraded_stats.json").read_text())
     assert half["direction"] == "degrade_winning_with_reference" and half["fraction"] == 0.5

@@ -157,22 +157,25 @@ class TransformersSettings:
 class LossSpec:
     needs_reference: bool = False  # reference model log-probs
     needs_logits: bool = False      # full next-token distributions (not the fused head)
-    nll_full_sequence: bool = False  # labels on prompt tokens too (ORPO's NLL)
     bmc: bool = True                # a BMC variant exists (Table 5)
 
 
 CUSTOM_LOSSES = {
     "rdpo": LossSpec(needs_reference=True),
     "simpo": LossSpec(),
-    "orpo": LossSpec(nll_full_sequence=True),
-    "tdpo": LossSpec(needs_reference=True, needs_logits=True, bmc=False),
+    "orpo": LossSpec(),
+    "tdpo": LossSpec(needs_reference=True, needs_logits=True),
     "figa": LossSpec(bmc=False),
 }
 
 # --------------------------------------------------------------------------------- masks (bmc.training.masks)
 STOPWORD_RULES = ("official", "robust")
 MASK_ALGORITHMS = ("difflib", "levenshtein")
-MASK_SCOPES = ("per_pair", "per_batch")
+# per_batch: the official marks (padded batch), computed once per batch in the data collator (default);
+# per_forward: the same marks recomputed in every policy and reference forward, as the official code does;
+# per_pair: once per pair on the unpadded rows at dataset preparation (an approximation)
+MASK_SCOPES = ("per_batch", "per_forward", "per_pair")
+ORPO_NLL = ("completion", "full")  # ORPO's NLL on the chosen response (official BMC) or on prompt + response (TRL)
 
 
 # ------------------------------------------------------------------------- edit-distance splits (bmc.analysis.splits)
@@ -219,12 +222,13 @@ class PreferenceSettings:
     stopwords: list[str] = field(default_factory=list)
     stopword_rule: str = "official"
     mask_algorithm: str = "difflib"
-    mask_scope: str = "per_pair"
+    mask_scope: str = "per_batch"
     precompute_ref_log_probs: bool = False
     long_prompts: str = "error"   # a prompt that fills max_length: "error" (file, row, field) or "drop" (counted)
     rdpo_alpha: float = 0.1
     simpo_gamma: float = 0.5
     orpo_lambda: float = 0.1
+    orpo_nll: str = "completion"
     tdpo_alpha: float = 0.5
     figa_alpha: float = 1.0
     figa_beta: float = 0.5
@@ -237,5 +241,7 @@ class PreferenceSettings:
     def __post_init__(self):
         if self.mask_algorithm not in MASK_ALGORITHMS or self.mask_scope not in MASK_SCOPES:
             raise ValueError(f"mask_algorithm must be one of {MASK_ALGORITHMS} and mask_scope one of {MASK_SCOPES}")
+        if self.orpo_nll not in ORPO_NLL:
+            raise ValueError(f"orpo_nll must be one of {ORPO_NLL}, got {self.orpo_nll!r}")
         if self.long_prompts not in ("error", "drop"):
             raise ValueError(f"long_prompts must be 'error' or 'drop', got {self.long_prompts!r}")

@@ -4,9 +4,11 @@
 As the official trainer (``scripts/dpo_bmc_trainer.py``, ``find_modifications``) does it: ``difflib``
 opcodes over token ids, with the rejected sequence as ``a`` and the chosen sequence as ``b``;
 ``replace``/``delete`` mark tokens of the rejected response, ``replace``/``insert`` mark tokens of the
-chosen response; stopword tokens are never marked. By default the masks are computed once per pair when
-the dataset is prepared, on prompt + completion without padding; prompt tokens are never marked. The
-official code recomputes them on the padded batch at every forward pass (:func:`batch_masks`).
+chosen response; stopword tokens are never marked. The official code computes them on the padded
+concatenated rows of each batch (prompt, response and padding: :func:`batch_masks`), so a pair's marks depend
+on the batch it is in: ``difflib``'s ``autojunk`` heuristic treats tokens that recur in a row of 200 tokens or
+more (padding included) as unable to anchor a match. :func:`diff_masks` computes them once per pair on the
+unpadded prompt + completion instead (the ``per_pair`` scope, a cheaper approximation).
 
 ``algorithm="levenshtein"`` aligns the two sequences by a minimum edit script instead (the paper's text
 says "Levenshtein distance"): substitutions mark both sides, deletions the rejected side, insertions the
@@ -27,25 +29,28 @@ from bmc.settings import MASK_ALGORITHMS, MASK_SCOPES, STOPWORD_RULES
 def stopword_token_ids(tokenizer, words: Iterable[str], rule: str = "official") -> frozenset[int]:
     """Token ids that are never marked.
 
-    ``official``: each word and its capitalised form, kept only if it encodes to exactly one token (the
-    official rule). With byte-level tokenizers that attach the leading space to a word (Llama-3, GPT-2
-    style) this misses most mid-sentence stopwords. ``robust`` also adds the space-prefixed forms.
+    ``official``: the official trainer's rule (``dpo_bmc_trainer.py`` lines 80 and 1392): the words, plus the
+    capitalised form of each word longer than one letter (so ``I`` and ``A`` are *not* stopwords while ``i`` and
+    ``a`` are), each kept if ``tokenizer.tokenize(word)`` gives exactly one token, whose id is
+    ``convert_tokens_to_ids``. With SentencePiece tokenizers (Llama-2, Mistral) ``tokenize`` adds the word-start
+    ``▁``, so the ids are those of mid-sentence words; with byte-level BPE (Llama-3, GPT-2 style) they are the
+    ids of the bare word, which mid-sentence words (``Ġthe``) never use. ``robust`` also adds the space-prefixed
+    forms (encoded), which byte-level tokenizers need.
     """
     if rule not in STOPWORD_RULES:
         raise ValueError(f"unknown stopword rule {rule!r}; expected one of {STOPWORD_RULES}")
-    forms: set[str] = set()
-    for w in words:
-        w = w.strip()
-        if not w:
-            continue
-        forms.update({w, w.capitalize()})
-        if rule == "robust":
-            forms.update({" " + w, " " + w.capitalize()})
+    base = {w for w in words if w.strip()}
+    forms = base | {w.capitalize() for w in base if len(w) > 1}
     ids: set[int] = set()
     for form in sorted(forms):
-        enc = tokenizer(form, add_special_tokens=False)["input_ids"]
-        if len(enc) == 1:
-            ids.add(enc[0])
+        tokens = tokenizer.tokenize(form)
+        if len(tokens) == 1:
+            ids.add(tokenizer.convert_tokens_to_ids(tokens)[0])
+    if rule == "robust":
+        for form in sorted(forms):
+            enc = tokenizer(" " + form, add_special_tokens=False)["input_ids"]
+            if len(enc) == 1:
+                ids.add(enc[0])
     return frozenset(ids)
 
 

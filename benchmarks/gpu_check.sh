@@ -5,8 +5,9 @@
 #   benchmarks/gpu_check.sh [SUMMARY.md]      # default: $OUT/gpu_check.md if $OUT is set, else
 #                                             #          results/gpu_check/summary.md
 #
-#   (a) benchmarks/bmc_overhead.py --preset 1b --precision bf16: DPO vs DPO-BMC (vs the official per-batch
-#       masks) step time, tokens/s and peak GPU memory on a randomly initialised 1.1B Llama;
+#   (a) benchmarks/bmc_overhead.py --preset 1b --precision bf16: DPO vs DPO-BMC (the default per-batch marks, the
+#       official per-forward recompute, per-pair masks) step time, tokens/s and peak GPU memory on a randomly
+#       initialised 1.1B Llama;
 #   (b) benchmarks/generation_batching.py on that same 1.1B model (saved once, bf16): one prompt per call vs
 #       batched, transformers, plus vLLM's one batched call where vllm is importable;
 #   (c) the micro study's chain (configs/micro.yaml) to the evaluation scores of the SFT model and of DPO on

@@ -30,7 +30,7 @@ def test_gpu_check_cpu_fallback(tmp_path):
         assert heading in text
     assert text.count("Status: passed") == 3
     # (a): the overhead table has the three variants and the peak-memory column
-    for row in ("| dpo ", "| bmc ", "| bmc_official ", "peak GiB"):
+    for row in ("| dpo ", "| bmc ", "| bmc_per_forward ", "| bmc_per_pair ", "peak GiB"):
         assert row in text
     # (b): one-prompt and batched rows, outputs identical
     assert "| transformers, batch 1 " in text and "| transformers, batch 8 " in text

@@ -130,3 +130,33 @@ def test_per_pair_and_per_batch_masks_differ_on_few_tokens():
     fraction = differing / total
     print(f"per-pair vs per-batch masks: {differing} of {total} completion tokens differ ({100 * fraction:.3f}%)")
     assert fraction < 0.01
+
+
+def _byte_level_tokenizer():
+    """A GPT-2/Llama-3 style tokenizer: byte-level BPE, the space attached to the next word (``Ġthe``)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tk = Tokenizer(models.BPE())
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    text = ["I think the cat is on a mat and it is not the dog.", "A dog and the cat. The end is here."] * 50
+    tk.train_from_iterator(text, trainers.BpeTrainer(vocab_size=300, special_tokens=["<pad>"],
+                                                     initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                     show_progress=False))
+    return PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>")
+
+
+def test_stopword_rules_on_a_byte_level_tokenizer():
+    """On byte-level BPE the official rule yields the bare words' ids ('the'), which mid-sentence words ('Ġthe')
+    never use; robust adds the space-prefixed ids. The official ids equal the official expression's."""
+    tok = _byte_level_tokenizer()
+    words = ["the", "a", "i", "is", "and"]
+    forms = set(words) | {w.capitalize() for w in words if len(w) > 1}
+    official_expression = {tok.convert_tokens_to_ids(tok.tokenize(w))[0] for w in forms if len(tok.tokenize(w)) == 1}
+    assert stopword_token_ids(tok, words, "official") == official_expression
+    mid = tok("on the mat", add_special_tokens=False)["input_ids"][1]
+    assert tok.convert_ids_to_tokens(mid) == "Ġthe"
+    assert mid not in stopword_token_ids(tok, words, "official")
+    assert mid in stopword_token_ids(tok, words, "robust")
+    assert tok.convert_tokens_to_ids("ĠI") not in stopword_token_ids(tok, words, "robust")  # 'I' is not capitalised

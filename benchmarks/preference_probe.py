@@ -32,11 +32,19 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def parse_value(text: str):
-    return yaml.safe_load(text)
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)  # YAML 1.1 reads "1e-4" as a string
+    except ValueError:
+        return yaml.safe_load(text)
 
 
-def accuracy(model_dir, rows, task_cfg, config, cache: Path | None = None) -> dict:
-    """The ``evaluate`` rule's scores of one model (cached by path when ``cache`` is given)."""
+def accuracy(model_dir, rows, task_cfg, config, cache: Path | None = None, predictions: Path | None = None) -> dict:
+    """The ``evaluate`` rule's scores of one model (cached by path when ``cache`` is given; per-item predictions
+    written to ``predictions`` when given)."""
     if cache is not None and cache.exists():
         return json.loads(cache.read_text())
     from bmc.evaluation.evaluate import evaluate
@@ -44,8 +52,10 @@ def accuracy(model_dir, rows, task_cfg, config, cache: Path | None = None) -> di
 
     ev = config["evaluation"]
     generator = TransformersGenerator(model_dir, batch_size=ev["batch_size"])
-    _, scores = evaluate(generator, rows, task_cfg["prompt_style"], task_cfg["test_sets"], ev["max_new_tokens"],
-                         preamble=ev["preamble"])
+    items, scores = evaluate(generator, rows, task_cfg["prompt_style"], task_cfg["test_sets"], ev["max_new_tokens"],
+                             preamble=ev["preamble"])
+    if predictions is not None:
+        predictions.write_text("".join(json.dumps(p) + "\n" for p in items))
     out = {"average": scores["average"], **{k: v["accuracy"] for k, v in scores["test_sets"].items()}}
     if cache is not None:
         cache.write_text(json.dumps(out))
@@ -91,7 +101,7 @@ def main() -> int:
 
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
-    config = yaml.safe_load((a.study / "run" / "config.yaml").read_text())
+    config = yaml.safe_load((a.study / "run" / "config.yaml").read_text())["config"]
     task_cfg = config["tasks"][a.task]
     overrides = dict(s.split("=", 1) for s in a.set)
     settings = preference_settings(config, a.task, a.method)
@@ -119,8 +129,8 @@ def main() -> int:
         tokenizer = AutoTokenizer.from_pretrained(out_dir)
         rewards = reward_summary(pair_rewards(policy, reference, tokenizer, heldout, "y_w", "y_l", settings.beta,
                                               settings.max_length, 32))
-        acc = accuracy(out_dir, test, task_cfg, config)
-    sft_acc = accuracy(sft, test, task_cfg, config, cache=a.out.with_name(f"{a.out.stem}.sft_{a.task}.json"))
+        acc = accuracy(out_dir, test, task_cfg, config, predictions=(a.keep / "predictions.jsonl") if a.keep else None)
+    sft_acc = accuracy(sft, test, task_cfg, config, cache=sft / "probe_accuracy.json")
     row = {"tag": a.tag, "task": a.task, "method": a.method, "pairs": str(pairs_path), "n_pairs": len(pairs),
            "overrides": overrides, "lr": settings.learning_rate, "beta": settings.beta, "epochs": settings.epochs,
            "steps": result["steps"], **training_summary(result["log_history"]),

@@ -182,13 +182,14 @@ def pair_data_settings(config: dict, task: str) -> dict:
 
 
 SYNTHETIC_TASK_KEYS = ("generator", "seed", "train_size", "test_size", "types")
+SYNTHETIC_TASK_OPTIONS = ("max_operand", "paraphrases")  # in the params only when set (earlier runs stay current)
 
 
 def synthetic_task_settings(config: dict, task: str) -> dict:
     """What a synthetic task's data depends on (rule synthetic_task's params): its generator, seed, split sizes and
     question types; not the task's SFT, preference or evaluation settings, so that changing those keeps the data."""
     tc = config["tasks"][task]
-    return {k: tc.get(k) for k in SYNTHETIC_TASK_KEYS}
+    return {k: tc.get(k) for k in SYNTHETIC_TASK_KEYS} | {k: tc[k] for k in SYNTHETIC_TASK_OPTIONS if k in tc}
 
 
 def task_sizes(config: dict, task: str) -> TaskSizes:

@@ -87,6 +87,11 @@ _STEP = ["Then {a} {op} {b} = {c}.", "So {a} {op} {b} = {c}.", "Next, {a} {op} {
 ANSWER_PREFIX = "The answer is "
 
 
+def _say(rng: random.Random, variants: list[str], paraphrases: int | None) -> str:
+    """One wording of a sentence: any of its variants, or one of the first ``paraphrases`` of them."""
+    return rng.choice(variants if paraphrases is None else variants[:paraphrases])
+
+
 def _mcq_problem(question: str, options: list[str]) -> str:
     return question + "\nOptions:\n" + "\n".join(options)
 
@@ -96,12 +101,12 @@ def _record(problem: str, lines: list[str], answer: str, kind: str) -> dict:
             "answer": answer, "type": kind}
 
 
-def _multiple_choice(rng: random.Random, kind: str) -> dict:
+def _multiple_choice(rng: random.Random, kind: str, paraphrases: int | None = None) -> dict:
     if kind in ("largest", "smallest"):
         nums = rng.sample(range(1, 100), 4)
         x = max(nums) if kind == "largest" else min(nums)
         opts = [str(n) for n in nums]
-        lines = [rng.choice(_LARGEST if kind == "largest" else _SMALLEST).format(x=x)]
+        lines = [_say(rng, _LARGEST if kind == "largest" else _SMALLEST, paraphrases).format(x=x)]
         return _record(_mcq_problem(f"{kind.capitalize()}: which number is it?", opts), lines, str(x), kind)
     if kind == "category":
         cat = rng.choice(sorted(CATEGORIES))
@@ -109,7 +114,7 @@ def _multiple_choice(rng: random.Random, kind: str) -> dict:
         others = [v for c, vs in CATEGORIES.items() if c != cat for v in vs]
         opts = rng.sample(others, 3) + [right]
         rng.shuffle(opts)
-        lines = [rng.choice(_CATEGORY_RATIONALE).format(x=right, c=cat)]
+        lines = [_say(rng, _CATEGORY_RATIONALE, paraphrases).format(x=right, c=cat)]
         return _record(_mcq_problem(f"{cat.capitalize()}: which of these is one?", opts), lines, right, kind)
     if kind == "fact":
         rel = rng.choice(sorted(RELATIONS))
@@ -118,17 +123,17 @@ def _multiple_choice(rng: random.Random, kind: str) -> dict:
         right = world_facts()[(person, rel)]
         opts = rng.sample([v for v in values if v != right], 3) + [right]
         rng.shuffle(opts)
-        lines = [rng.choice(statements).format(p=person, v=right)]
+        lines = [_say(rng, statements, paraphrases).format(p=person, v=right)]
         return _record(_mcq_problem(question.format(p=person), opts), lines, right, kind)
     raise ValueError(f"unknown multiple-choice type {kind!r}")
 
 
-def _arithmetic(rng: random.Random, steps: int, max_operand: int) -> dict:
+def _arithmetic(rng: random.Random, steps: int, max_operand: int, paraphrases: int | None = None) -> dict:
     name = rng.choice(PEOPLE)
     obj = rng.choice(OBJECTS)
     start = rng.randint(1, max_operand)
     sentences = [f"{name} has {start} {obj}."]
-    lines = [rng.choice(_START).format(n=name, a=start, o=obj)]
+    lines = [_say(rng, _START, paraphrases).format(n=name, a=start, o=obj)]
     value = start
     for i in range(steps):
         gain = value < 2 or rng.random() < 0.5
@@ -137,7 +142,7 @@ def _arithmetic(rng: random.Random, steps: int, max_operand: int) -> dict:
         more = " more" if gain else ""
         sentences.append(f"{'Then ' if i else ''}{name} {verb} {k}{more} {obj}.")
         new = value + k if gain else value - k
-        lines.append(rng.choice(_STEP).format(a=value, op="+" if gain else "-", b=k, c=new))
+        lines.append(_say(rng, _STEP, paraphrases).format(a=value, op="+" if gain else "-", b=k, c=new))
         value = new
     sentences.append(f"How many {obj} does {name} have now?")
     return _record(" ".join(sentences), lines, str(value), f"{steps}-step")
@@ -154,18 +159,24 @@ def world_facts() -> dict[tuple[str, str], str]:
 
 
 def generate_task(generator: str, sizes: TaskSizes, seed: int, types: list[str] | None = None,
-                  max_operand: int = 20) -> dict[str, list[dict]]:
+                  max_operand: int | None = None, paraphrases: int | None = None) -> dict[str, list[dict]]:
     """Generate ``{"train": [...], "test": [...]}`` for one task; problems never repeat across splits.
 
     ``generator`` is ``multiple_choice`` (types: largest, smallest, category, fact) or ``arithmetic``
-    (types: 1-step, 2-step, 3-step). Types are drawn uniformly from ``types``.
+    (types: 1-step, 2-step, 3-step). Types are drawn uniformly from ``types``. ``max_operand`` (arithmetic,
+    default 20) bounds the numbers a story adds or takes away; ``paraphrases`` keeps the first N wordings of
+    each rationale sentence (default: all; 1 gives one fixed wording, so a model's answer can differ from the
+    gold one only in content).
     """
+    if paraphrases is not None and paraphrases < 1:
+        raise ValueError(f"paraphrases must be at least 1, got {paraphrases}")
     if generator == "multiple_choice":
         types = types or ["largest", "smallest", "category", "fact"]
-        make = lambda rng, kind: _multiple_choice(rng, kind)  # noqa: E731
+        make = lambda rng, kind: _multiple_choice(rng, kind, paraphrases)  # noqa: E731
     elif generator == "arithmetic":
         types = types or ["1-step", "2-step", "3-step"]
-        make = lambda rng, kind: _arithmetic(rng, int(kind.split("-")[0]), max_operand)  # noqa: E731
+        operand = 20 if max_operand is None else max_operand
+        make = lambda rng, kind: _arithmetic(rng, int(kind.split("-")[0]), operand, paraphrases)  # noqa: E731
     else:
         raise ValueError(f"unknown generator {generator!r} (expected multiple_choice or arithmetic)")
     rng = random.Random(seed)

@@ -81,30 +81,39 @@ rule dataset_heldout:  # tasks with a preference dataset: its held-out split (Ul
         "../scripts/dataset_pairs.py"
 
 
-def reward_params(methods):
-    """params of a reward_analysis job: beta and max_length of each method it covers (a task's settings)."""
-    return {"beta": lambda wc: [preference_settings(config, wc.task, m).beta for m in methods(wc)],
-            "max_length": lambda wc: [preference_settings(config, wc.task, m).max_length for m in methods(wc)],
+def reward_params(keys):
+    """params of a reward_analysis job: beta and max_length of each (method, seed) it covers (a task's settings)."""
+    return {"beta": lambda wc: [preference_settings(config, wc.task, m).beta for m, _ in keys],
+            "max_length": lambda wc: [preference_settings(config, wc.task, m).max_length for m, _ in keys],
             "batch_size": ANALYSIS["batch_size"]}
+
+
+# (method, seed) of the held-out rewards a task's reward_analysis job computes: Table 4's methods, every seed the
+# training jobs cover (seeds_in_one_job) or the first (Table 4 reads the first seed's; tables/training.md all of them)
+REWARD_KEYS = [(m, s) for m in TABLE4_METHODS for s in (ONE_JOB_SEEDS or [None])]
+
+
+def reward_file(seed, path):
+    return f"{RESULTS}/{path}" if seed is None else seed_path(seed, path)
 
 
 if REWARD_TASK_JOBS:  # one job per task: every method of Table 4
 
     rule reward_analysis:
         input:
-            model=[f"{RESULTS}/models/{m}/{{task}}" for m in TABLE4_METHODS],
+            model=[reward_file(s, f"models/{m}/{{task}}") for m, s in REWARD_KEYS],
             sft=f"{RESULTS}/models/sft/{{task}}",
             pairs=rules.heldout_pairs.output.pairs,
         output:
-            rows=[f"{ANALYSIS_DIR}/{{task}}/{m}/rewards.jsonl" for m in TABLE4_METHODS],
-            summary=[f"{ANALYSIS_DIR}/{{task}}/{m}/rewards.json" for m in TABLE4_METHODS],
+            rows=[reward_file(s, f"analysis/{{task}}/{m}/rewards.jsonl") for m, s in REWARD_KEYS],
+            summary=[reward_file(s, f"analysis/{{task}}/{m}/rewards.json") for m, s in REWARD_KEYS],
         log:
             logfile("reward_analysis", "{task}"),
         benchmark:
             benchfile("reward_analysis", "{task}")
         threads: config["threads"]
         params:
-            **reward_params(lambda wc: TABLE4_METHODS),
+            **reward_params(REWARD_KEYS),
         resources:
             **rule_resources("reward_analysis"),
         conda:
@@ -128,7 +137,9 @@ else:  # one job per method
             benchfile("reward_analysis", "{task}/{method}")
         threads: config["threads"]
         params:
-            **reward_params(lambda wc: [wc.method]),
+            beta=lambda wc: [preference_settings(config, wc.task, wc.method).beta],
+            max_length=lambda wc: [preference_settings(config, wc.task, wc.method).max_length],
+            batch_size=ANALYSIS["batch_size"],
         resources:
             **rule_resources("reward_analysis"),
         conda:
@@ -157,11 +168,17 @@ rule table4:
         "../scripts/make_table.py"
 
 
+def token_reward_inputs(wildcards):
+    inputs = {"models": [f"{RESULTS}/models/{m}/{wildcards.task}" for m in TOKEN_REWARDS["methods"]],
+              "sft": f"{RESULTS}/models/sft/{wildcards.task}", "pairs": f"{HELDOUT}/{wildcards.task}/pairs.jsonl"}
+    if uses_nltk_stopwords(config, wildcards.task, None):
+        inputs["stopwords"] = rules.nltk_stopwords.output[0]
+    return inputs
+
+
 rule token_rewards:
     input:
-        models=[f"{RESULTS}/models/{m}/{{task}}" for m in TOKEN_REWARDS["methods"]],
-        sft=f"{RESULTS}/models/sft/{{task}}",
-        pairs=rules.heldout_pairs.output.pairs,
+        unpack(token_reward_inputs),
     output:
         f"{ANALYSIS_DIR}/{{task}}/token_rewards.json",
     log:
@@ -171,7 +188,12 @@ rule token_rewards:
         labels={m: c["label"] for m, c in config["methods"].items()},
         betas=lambda wc: {m: preference_settings(config, wc.task, m).beta for m in TOKEN_REWARDS["methods"]},
         max_length=lambda wc: preference_settings(config, wc.task).max_length,
+        stopwords=lambda wc: preference_settings(config, wc.task).stopwords,  # the marks of training
+        stopword_rule=lambda wc: preference_settings(config, wc.task).stopword_rule,
         example=TOKEN_REWARDS["example"],
+        max_tokens=TOKEN_REWARDS["max_tokens"],
+        batch_size=ANALYSIS["batch_size"],
+    threads: config["threads"]
     resources:
         **rule_resources("token_rewards"),
     conda:
@@ -230,9 +252,51 @@ rule figure_kl:
         "../scripts/figure_kl.py"
 
 
+# Training diagnostics: every trained method of the accuracy tables, on every task it is scored on, every seed
+TRAINED_METHODS = list(dict.fromkeys(m for table in ("table1", "table3", "table5", "table9")
+                                     for m in table_rows(config, table) if m != "sft"))
+TRAINING_KEYS = [(t, m, s) for t in ACCURACY_TASKS for m in TRAINED_METHODS for s in model_seeds(t, m)]
+TRAINING_REWARD_KEYS = [(t, m, s if s is not None else task_seeds(config, t)[0]) for t in ACCURACY_TASKS
+                        for m, s in REWARD_KEYS] if ACCURACY_TASKS else []
+
+
+rule training_diagnostics:
+    input:
+        models=[run_file(t, s, f"models/{m}/{t}") for t, m, s in TRAINING_KEYS],
+        scores=[score_file(t, m, s) for t, m, s in TRAINING_KEYS],
+        sft_scores=[score_file(t, "sft", task_seeds(config, t)[0]) for t in ACCURACY_TASKS],
+        rewards=[run_file(t, s, f"analysis/{t}/{m}/rewards.json") for t, m, s in TRAINING_REWARD_KEYS],
+    output:
+        csv=report(f"{RESULTS}/tables/training.csv", caption="../report/training.rst", category="Tables",
+                   subcategory="training", labels={"table": "training diagnostics", "format": "CSV"}),
+        md=f"{RESULTS}/tables/training.md",
+        png=report(f"{RESULTS}/figures/training.png", caption="../report/training.rst", category="Figures",
+                   labels={"figure": "preference training curves", "format": "PNG"}),
+        pdf=f"{RESULTS}/figures/training.pdf",
+    log:
+        logfile("training_diagnostics", "training_diagnostics"),
+    params:
+        runs=TRAINING_KEYS,
+        reward_keys=TRAINING_REWARD_KEYS,
+        tasks=ACCURACY_TASKS,
+        labels={m: c["label"] for m, c in config["methods"].items()},
+        task_labels={t: c["label"] for t, c in config["tasks"].items()},
+        bars=ANALYSIS.get("bars"),
+        study=STUDY,
+    resources:
+        **rule_resources("training_diagnostics"),
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/training_diagnostics.py"
+
+
 def analysis_targets():
-    """What `all` builds of the analyses: Table 4, and each figure the study has data for."""
+    """What `all` builds of the analyses: Table 4, the training diagnostics, and each figure the study has data
+    for."""
     out = [*rules.table4.output]
+    if TRAINING_KEYS:
+        out += [rules.training_diagnostics.output.md]
     if TOKEN_REWARDS["methods"]:
         out += [rules.figure_token_rewards.output[f"png_{t}"] for t in TASKS]
     if KL_KEYS:

@@ -212,6 +212,12 @@ def model_seeds(task, model):
     return seeds[:1] if model == "sft" else seeds
 
 
+def run_file(task, seed, path):
+    """``path`` (relative to the study's folder, wildcards allowed) of the run of a task with one seed: the task's
+    first seed's under results/<study>/, the others' under results/<study>/seeds/seed<s>/."""
+    return f"{RESULTS}/{path}" if seed == task_seeds(config, task)[0] else f"{SEED_DIR}/seed{seed}/{path}"
+
+
 def score_file(task, model, seed, name="scores.json"):
     """The score file (or, with ``name``, another evaluation output) of one model of a task trained with one seed."""
     if seed == task_seeds(config, task)[0]:

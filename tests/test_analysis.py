@@ -31,7 +31,7 @@ def config(**extra):
 def test_analysis_defaults_and_overrides():
     s = analysis_settings(config())
     assert s["heldout_questions"] == 200 and s["kl_examples"] == 64 and s["seed"] == 3
-    assert s["token_rewards"] == {"methods": ["dpo", "dpo_bmc"], "example": 0, "max_tokens": 48}
+    assert s["token_rewards"] == {"methods": ["dpo", "dpo_bmc"], "example": "median", "max_tokens": 48}
     s = analysis_settings(config(analysis={"heldout_questions": None, "token_rewards": {"example": 4}}))
     assert s["heldout_questions"] is None and s["token_rewards"]["example"] == 4
 

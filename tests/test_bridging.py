@@ -38,10 +38,28 @@ def test_word_options_are_slots():
     assert res.text == "Alice likes to play chess.\nThe answer is chess"
 
 
-def test_unaligned_reasoning_repairs_only_the_answer():
+def test_unaligned_reasoning_returns_the_reference():
+    """y_l skipped a step: no slot-for-slot repair exists, and repairing only the answer would give a chain that
+    contradicts it ("3 + 4 = 7. The answer is 5"); the editor returns y_w, a correct response."""
     res = edit(MATH_X, MATH_W, "Rose starts with 3 pens.\nThen 3 + 4 = 7.\nThe answer is 7", "5")
-    assert res.notes["reasoning"] == "unaligned"
-    assert res.text == "Rose starts with 3 pens.\nThen 3 + 4 = 7.\nThe answer is 5"
+    assert res.notes["reasoning"] == "unaligned: y_w returned"
+    assert res.text == MATH_W
+
+
+def test_operators_are_slots_so_a_repaired_step_is_a_true_equation():
+    """y_l added where the story takes away: copying y_w's numbers alone gave "7 + 2 = 5"."""
+    y_l = "At first Rose has 3 pens.\nNext, 3 + 4 = 7.\nNow 7 + 2 = 9.\nThe answer is 9"
+    res = edit(MATH_X, MATH_W, y_l, "5")
+    assert res.text == "At first Rose has 3 pens.\nNext, 3 + 4 = 7.\nNow 7 - 2 = 5.\nThe answer is 5"
+    assert res.notes["slots_changed"] == 2  # the operator and the result (the answer line is the gold answer)
+
+
+def test_a_losing_answer_that_is_no_option_is_a_slot():
+    """y_l names a tool that is not among the options: it is repaired in the rationale, not only in the answer."""
+    x = "Tool: which of these is one?\nOptions:\nchisel\ntiger\nharp\nplane"
+    res = edit(x, "The one that is a tool is chisel.\nThe answer is chisel",
+               "The one that is a tool is drill.\nThe answer is drill", "chisel")
+    assert res.text == "The one that is a tool is chisel.\nThe answer is chisel"
 
 
 def test_missing_answer_line_is_added_and_unchanged_is_none():

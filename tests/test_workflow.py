@@ -51,10 +51,14 @@ def expected_outputs(study, methods=TINY_METHODS, bridged_sets=TINY_SETS, seeds=
                 f"{r}/analysis/{t}/token_rewards.json": "token_rewards",
                 f"{r}/figures/token_rewards_{t}.png": "figure_token_rewards",
                 f"{r}/figures/token_rewards_{t}.pdf": "figure_token_rewards"}
-        for m in dpo_family:
-            out |= {f"{r}/analysis/{t}/{m}/rewards.json": "reward_analysis",
-                    f"{r}/analysis/{t}/{m}/rewards.jsonl": "reward_analysis"}
+        for m in dpo_family:  # every seed's held-out rewards (tables/training.md; Table 4 reads the first seed's)
+            for s in seeds:
+                where = r if s == seeds[0] else f"{r}/seeds/seed{s}"
+                out |= {f"{where}/analysis/{t}/{m}/rewards.json": "reward_analysis",
+                        f"{where}/analysis/{t}/{m}/rewards.jsonl": "reward_analysis"}
     out |= {f"{r}/analysis/kl.csv": "figure_kl", f"{r}/figures/kl.png": "figure_kl", f"{r}/figures/kl.pdf": "figure_kl"}
+    out |= {f"{r}/tables/training.{e}": "training_diagnostics" for e in ("csv", "md")}
+    out |= {f"{r}/figures/training.{e}": "training_diagnostics" for e in ("png", "pdf")}
     for table in ("table1", "table3", "table4", "table5", "table9"):
         for ext in ("csv", "md", "tex", "html"):
             out[f"{r}/tables/{table}.{ext}"] = table
@@ -81,7 +85,7 @@ def test_rules_are_the_stages():
                                 "figure_table1", "study_config", "cost_table", "table4",
                                 # analyses on held-out data (Table 4, Figures 4 and 6)
                                 "heldout_chosen", "heldout_pairs", "reward_analysis", "token_rewards",
-                                "figure_token_rewards", "figure_kl",
+                                "figure_token_rewards", "figure_kl", "training_diagnostics",
                                 # instruction following (Table 2), only with an instruction_following block
                                 "prepare_prompt_set", "generate_alpaca_eval", "generate_arena_hard",
                                 "judge_alpaca_eval", "judge_arena_hard", "table2",

@@ -463,12 +463,12 @@ def edit_distance_sweep(config: dict) -> dict:
 
 # ----------------------------------------------------------------------------------------------- analyses
 ANALYSIS_DEFAULTS = {"heldout_questions": 200, "kl_examples": 64, "batch_size": 16}
-TOKEN_REWARDS_DEFAULTS = {"methods": ["dpo", "dpo_bmc"], "example": 0, "max_tokens": 48}
+TOKEN_REWARDS_DEFAULTS = {"methods": ["dpo", "dpo_bmc"], "example": "median", "max_tokens": 48}
 
 
 def analysis_settings(config: dict) -> dict:
-    """``analysis`` resolved: heldout_questions, kl_examples, seed, batch_size and token_rewards (methods,
-    example, max_tokens). Without the block the defaults apply; the token-reward methods then narrow to the
+    """``analysis`` resolved: heldout_questions, kl_examples, seed, batch_size, bars (if given) and token_rewards
+    (methods, example, max_tokens). Without the block the defaults apply; the token-reward methods then narrow to the
     ones the study has, while methods named in the block must exist."""
     given = config.get("analysis") or {}
     s = ANALYSIS_DEFAULTS | {"seed": config["seed"]} | {k: v for k, v in given.items() if k != "token_rewards"}
@@ -481,6 +481,14 @@ def analysis_settings(config: dict) -> dict:
                               f"(have {list(methods)})")
     else:
         tr["methods"] = [m for m in tr["methods"] if m in methods]
+    bars = given.get("bars")
+    if bars:
+        if bars["method"] not in methods:
+            raise ConfigError(f"analysis.bars.method: {bars['method']!r} is not a method of the study (have {list(methods)})")
+        for name, value in bars.items():
+            if isinstance(value, dict) and set(value) != set(config["tasks"]):
+                raise ConfigError(f"analysis.bars.{name}: give one value per task {sorted(config['tasks'])}, "
+                                  f"got {sorted(value)}")
     return s | {"token_rewards": tr}
 
 

@@ -263,6 +263,56 @@ def token_rewards(policy, reference, tokenizer, pair: dict, chosen_key: str, rej
             "rejected": {"token_ids": r.token_ids, "rewards": r.token_rewards(beta).tolist()}}
 
 
+def marked_token_rewards(policy, reference, tokenizer, pairs: list[dict], chosen_key: str, rejected_key: str,
+                         beta: float, marks, max_length: int | None = None, batch_size: int = 16) -> list[dict]:
+    """Per pair: each response token's reward β·log(π_θ/π_ref) and its difference mark, for the chosen and the
+    rejected response. ``marks(prompt_ids, chosen_ids, rejected_ids)`` gives the 0/1 marks of the completion
+    tokens (the rule passes the official marks of the pair alone, :func:`bmc.training.masks.diff_masks`); they are
+    cut like the tokens at ``max_length``."""
+    tokenized = [tokenize_pair(tokenizer, p["problem"], p[chosen_key], p[rejected_key]) for p in pairs]
+    seqs = [(pr, c) for pr, c, _ in tokenized] + [(pr, r) for pr, _, r in tokenized]
+    scored = score(policy, reference, seqs, max_length, batch_size, pad_id(tokenizer))
+    n, rows = len(pairs), []
+    for k, (p, (prompt, chosen, rejected)) in enumerate(zip(pairs, tokenized)):
+        marked = marks(prompt, chosen, rejected)
+        row = {"id": p.get("id", str(k))}
+        for side, s, m in (("chosen", scored[k], marked[0]), ("rejected", scored[n + k], marked[1])):
+            row[side] = {"token_ids": s.token_ids, "rewards": s.token_rewards(beta).tolist(),
+                         "marks": list(m[:len(s.token_ids)])}
+        rows.append(row)
+    return rows
+
+
+def mark_summary(rows: list[dict]) -> dict:
+    """Mean token reward over the marked and the unmarked tokens of the chosen and of the rejected responses of
+    all pairs (pooled over tokens), with the token counts: the mechanism BMC targets (paper Figure 6)."""
+    out = {}
+    for side in ("chosen", "rejected"):
+        for marked, name in ((1, "marked"), (0, "unmarked")):
+            values = [r for row in rows for r, m in zip(row[side]["rewards"], row[side]["marks"]) if m == marked]
+            out[f"{side}_{name}"] = {"mean": sum(values) / len(values) if values else None, "tokens": len(values)}
+    out["pairs"] = len(rows)
+    return out
+
+
+EXAMPLE_RULE = ("among the held-out pairs whose chosen and rejected responses both fit the figure's token limit and "
+                "both have marked tokens, the one with the median number of marked tokens (the lower median), the "
+                "first in file order among equals")
+
+
+def median_marked_example(rows: list[dict], max_tokens: int) -> int:
+    """The row the ``median`` rule picks (:data:`EXAMPLE_RULE`), from the marks of :func:`marked_token_rewards`."""
+    eligible = [(sum(r["chosen"]["marks"]) + sum(r["rejected"]["marks"]), i) for i, r in enumerate(rows)
+                if len(r["chosen"]["token_ids"]) <= max_tokens and len(r["rejected"]["token_ids"]) <= max_tokens
+                and any(r["chosen"]["marks"]) and any(r["rejected"]["marks"])]
+    if not eligible:
+        raise ValueError(f"no held-out pair fits {max_tokens} tokens with marked tokens on both sides: set "
+                         "analysis.token_rewards.example to a row, or raise max_tokens")
+    counts = sorted(c for c, _ in eligible)
+    median = counts[(len(counts) - 1) // 2]
+    return min(i for c, i in eligible if c == median)
+
+
 def kl_frame(runs: list[dict]) -> pd.DataFrame:
     """One line per logged KL record of each training run (``result.heldout_kl`` of its run_info.json): task,
     method, step, kl (per token), kl_sequence and the model folder. ``runs``: ``{task, method, run_info, model}``. A run without KL records fails naming

@@ -1,5 +1,5 @@
 """The paper's figures with matplotlib (no display needed): Table 1 as bars, the δ sweep, the edit-distance
-splits (Figure 5), the KL curves (Figure 4) and the token rewards (Figure 6)."""
+splits (Figure 5), the KL curves (Figure 4), the token rewards (Figure 6) and the preference training curves."""
 
 from __future__ import annotations
 
@@ -223,38 +223,46 @@ def token_rewards_figure(data: dict, task_label: str, max_tokens: int, study: st
                          per_row: int = 16) -> None:
     """Heat map of per-token rewards β·log(π_θ/π_ref) of one held-out pair (:mod:`scripts.token_rewards`): one
     block per method and response (y_w, y_l), each token a cell coloured by its reward on one diverging scale
-    centred at 0 shared by all blocks, the token's text in the cell and the reward under it."""
+    centred at 0 shared by all blocks, the token's text in the cell and the reward under it; marked (differing)
+    tokens framed. Above it, the mechanism over all held-out pairs: each method's mean token reward on the marked
+    and the unmarked tokens of y_w and of y_l."""
     from matplotlib.colors import TwoSlopeNorm
 
     blocks = []
     for m in data["methods"].values():
         for side, name in (("chosen", "y_w (chosen)"), ("rejected", "y_l (rejected)")):
             tokens, rewards = m[side]["tokens"][:max_tokens], m[side]["rewards"][:max_tokens]
+            marks = (m[side].get("marks") or [0] * len(tokens))[:max_tokens]
             cut = len(m[side]["tokens"]) - len(tokens)
             blocks.append((f"{m['label']}: {name}" + (f" (first {max_tokens} tokens, {cut} more)" if cut else ""),
-                           tokens, rewards, sum(m[side]["rewards"])))
-    values = np.array([r for _, _, rs, _ in blocks for r in rs] or [0.0])
+                           tokens, rewards, sum(m[side]["rewards"]), marks))
+    mechanism = [(m["label"], m["mechanism"]) for m in data["methods"].values() if "mechanism" in m]
+    values = np.array([r for _, _, rs, _, _ in blocks for r in rs] or [0.0])
     bound = float(np.max(np.abs(values))) or 1.0
     exponent = int(np.floor(np.log10(bound)))
     scale = 10.0 ** -exponent if exponent < -1 else 1.0  # cell labels in units of 10^exponent when tiny
     unit = f" (cells ×10^{exponent})" if scale != 1.0 else ""
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
     cmap = plt.get_cmap("RdBu_r")
-    n_rows = sum(len(_token_rows(t, per_row)) for _, t, _, _ in blocks)
-    fig = plt.figure(figsize=(per_row * 0.78 + 1.2, 0.62 * n_rows + 0.55 * len(blocks) + 1.6))
-    ax = fig.add_axes([0.01, 0.13, 0.98, 0.79])
+    n_rows = sum(len(_token_rows(t, per_row)) for _, t, _, _, _ in blocks)
+    table_h = 0.2 * (len(mechanism) + 3) if mechanism else 0.0  # inches of the mechanism table
+    height = 0.62 * n_rows + 0.55 * len(blocks) + 1.6 + table_h
+    fig = plt.figure(figsize=(per_row * 0.78 + 1.2, height))
+    top = 0.92 - table_h / height
+    ax = fig.add_axes([0.01, 0.13 * (height - table_h) / height, 0.98, top - 0.13 * (height - table_h) / height])
     ax.set_axis_off()
     total = n_rows * 1.0 + len(blocks) * 0.9
     ax.set_xlim(0, per_row)
     ax.set_ylim(total, 0)
     y = 0.0
-    for title, tokens, rewards, seq_reward in blocks:
+    for title, tokens, rewards, seq_reward, marks in blocks:
         ax.text(0, y + 0.55, f"{title}: sequence reward {seq_reward:+.3g}", fontsize=9, weight="bold", va="bottom")
         y += 0.9
         for row in _token_rows(tokens, per_row):
             for j, k in enumerate(row):
                 shade = float(norm(rewards[k]))
-                ax.add_patch(plt.Rectangle((j + 0.03, y + 0.05), 0.94, 0.9, color=cmap(shade), lw=0))
+                ax.add_patch(plt.Rectangle((j + 0.03, y + 0.05), 0.94, 0.9, facecolor=cmap(shade),
+                                           edgecolor="black" if marks[k] else "none", lw=1.6 if marks[k] else 0))
                 ink = "white" if abs(shade - 0.5) > 0.32 else "black"
                 text = tokens[k].replace("\n", "⏎").replace("$", r"\$") or "∅"
                 ax.text(j + 0.5, y + 0.38, text, ha="center", va="center", fontsize=7, family="monospace",
@@ -268,5 +276,50 @@ def token_rewards_figure(data: dict, task_label: str, max_tokens: int, study: st
                                                                   fontsize=8)
     problem = " ".join(data["problem"].split())
     fig.suptitle(f"Token-level rewards, {task_label}, held-out pair {data['row']} (this run, {study} study; "
-                 f"paper Figure 6)\n{problem[:110]}{'…' if len(problem) > 110 else ''}", fontsize=9)
+                 f"paper Figure 6; framed: marked tokens)\n{problem[:110]}{'…' if len(problem) > 110 else ''}",
+                 fontsize=9)
+    if mechanism:
+        def cell(entry):
+            return f"{entry['mean']:+.4f} ({entry['tokens']})" if entry["mean"] is not None else "— (0)"
+
+        lines = [f"Mean token reward over all {mechanism[0][1]['pairs']} held-out pairs (tokens):",
+                 f"{'method':<10}{'y_w marked':>20}{'y_w unmarked':>20}{'y_l marked':>20}{'y_l unmarked':>20}"]
+        lines += [f"{label:<10}{cell(s['chosen_marked']):>20}{cell(s['chosen_unmarked']):>20}"
+                  f"{cell(s['rejected_marked']):>20}{cell(s['rejected_unmarked']):>20}" for label, s in mechanism]
+        fig.text(0.5, top + 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=7.5, family="monospace")
+    save_figure(fig, out_paths)
+
+
+# ------------------------------------------------------------------------------------- training curves
+def training_curves_figure(runs: list[dict], task_labels: dict[str, str], study: str, out_paths) -> None:
+    """One row per task, one column per logged metric (loss, train reward accuracy, logps of chosen and
+    rejected); a line per method and seed (seeds of a method share its colour). ``runs``: ``{task, method, label,
+    seed, curve}`` with ``curve`` from :func:`bmc.analysis.training.curves`."""
+    tasks = list(dict.fromkeys(r["task"] for r in runs))
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    colors = dict(zip(methods, plt.get_cmap("tab10").colors))
+    panels = [("loss", "train loss"), ("reward_accuracy", "train reward accuracy"),
+              ("logps_chosen", "logps of chosen (solid) / rejected (dashed)")]
+    fig, axes = plt.subplots(len(tasks), len(panels), figsize=(4.2 * len(panels), 3.0 * len(tasks)), squeeze=False)
+    for i, task in enumerate(tasks):
+        for j, (key, title) in enumerate(panels):
+            ax = axes[i][j]
+            for r in (r for r in runs if r["task"] == task):
+                c = r["curve"]
+                label = r["label"] if r["seed"] == min(x["seed"] for x in runs if x["method"] == r["method"]) else None
+                ax.plot(c["step"], c[key], color=colors[r["method"]], linewidth=1, alpha=0.8, label=label)
+                if key == "logps_chosen":
+                    ax.plot(c["step"], c["logps_rejected"], color=colors[r["method"]], linewidth=1, alpha=0.8,
+                            linestyle="--")
+            if key == "loss":
+                ax.axhline(np.log(2), color="grey", linestyle=":", linewidth=1)
+            if key == "reward_accuracy":
+                ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+            ax.set_title(f"{task_labels.get(task, task)}: {title}", fontsize=9)
+            ax.set_xlabel("step", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"Preference training curves, every method and seed ({study}; dotted: ln 2 and chance)", fontsize=10)
+    fig.tight_layout()
     save_figure(fig, out_paths)

@@ -1,11 +1,14 @@
 """A deterministic, zero-cost editor for tasks with verifiable answers (a stand-in for the paper's LLM editor of
 §3.1, for offline studies; not in the official code).
 
-Responses of such tasks carry *slots* (numbers, and the option texts of a multiple-choice question) and a
-final "The answer is X". The rule editor keeps the wording of the response it edits and changes slots only:
+Responses of such tasks carry *slots* (numbers, the + and - of an equation, the option texts of a
+multiple-choice question, and y_l's own final answer, which may be no option) and a final "The answer is X". The rule editor keeps the wording of the response it
+edits and changes slots only:
 
 * ``edit_losing_with_reference``: y_l's slots are replaced by y_w's when both mention the same number of
-  slots (otherwise only the final answer is repaired); the final answer becomes the gold answer.
+  slots, and the final answer becomes the gold answer. When they do not (y_l skipped or added a step), no
+  slot-for-slot repair exists and the editor returns y_w itself (a correct response; the pair is then the
+  original one), never a chain whose steps contradict its answer.
 * ``edit_losing_without_reference``: without y_w there is no reasoning to copy: only the final answer is
   repaired, from the gold answer.
 * ``degrade_winning_with_reference``: y_l's mistakes are copied into y_w: y_w's slots are replaced by y_l's
@@ -24,6 +27,7 @@ from bmc.bridging.editors import BridgeRequest, BridgeResult
 from bmc.evaluation.scoring import QA_MARKER
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+_OPERATOR = r"(?<=\d )[+\-](?= -?\d)"  # the + or - of "a + b": a slot, so a repaired step is a true equation
 
 
 def options(problem: str) -> list[str]:
@@ -34,7 +38,7 @@ def options(problem: str) -> list[str]:
 
 def _slot_pattern(opts: list[str]) -> re.Pattern:
     words = sorted({o for o in opts if not _NUMBER.fullmatch(o)}, key=len, reverse=True)
-    alts = [r"(?<![\w])" + re.escape(w) + r"(?![\w])" for w in words] + [_NUMBER.pattern]
+    alts = [r"(?<![\w])" + re.escape(w) + r"(?![\w])" for w in words] + [_OPERATOR, _NUMBER.pattern]
     return re.compile("|".join(alts))
 
 
@@ -86,12 +90,15 @@ class RuleEditor:
 
     def _edit_one(self, req: BridgeRequest) -> BridgeResult:
         opts = options(req.x)
-        pattern = _slot_pattern(opts)
+        losing_answer = _split_final(req.y_l)[1]  # y_l's answer, even one that is no option ("drill" for a tool)
+        pattern = _slot_pattern(opts + ([losing_answer] if losing_answer else []))
         notes: dict = {}
         if req.direction == "edit_losing_with_reference":
             body_l, _ = _split_final(req.y_l)
             body, notes = _copy_slots(body_l, _split_final(req.y_w)[0], pattern)
             text, source = _with_final(body, self._gold(req)), req.y_l
+            if notes["reasoning"] == "unaligned":  # no slot-for-slot repair: the reference itself
+                text, notes["reasoning"] = req.y_w, "unaligned: y_w returned"
         elif req.direction == "edit_losing_without_reference":
             text, source = _with_final(_split_final(req.y_l)[0], self._gold(req)), req.y_l
         elif req.direction == "degrade_winning_with_reference":

@@ -183,6 +183,8 @@ rule token_rewards:
         f"{ANALYSIS_DIR}/{{task}}/token_rewards.json",
     log:
         logfile("token_rewards"),
+    benchmark:
+        benchfile("token_rewards")
     params:
         methods=TOKEN_REWARDS["methods"],
         labels={m: c["label"] for m, c in config["methods"].items()},
@@ -275,6 +277,8 @@ rule training_diagnostics:
         pdf=f"{RESULTS}/figures/training.pdf",
     log:
         logfile("training_diagnostics", "training_diagnostics"),
+    benchmark:
+        benchfile("training_diagnostics", "training_diagnostics")
     params:
         runs=TRAINING_KEYS,
         reward_keys=TRAINING_REWARD_KEYS,

@@ -484,7 +484,8 @@ def analysis_settings(config: dict) -> dict:
     bars = given.get("bars")
     if bars:
         if bars["method"] not in methods:
-            raise ConfigError(f"analysis.bars.method: {bars['method']!r} is not a method of the study (have {list(methods)})")
+            raise ConfigError(f"analysis.bars.method: {bars['method']!r} is not a method of the study "
+                              f"(have {list(methods)})")
         for name, value in bars.items():
             if isinstance(value, dict) and set(value) != set(config["tasks"]):
                 raise ConfigError(f"analysis.bars.{name}: give one value per task {sorted(config['tasks'])}, "

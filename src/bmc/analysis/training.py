@@ -106,7 +106,8 @@ def markdown(frame: pd.DataFrame, checks: pd.DataFrame | None, study: str, task_
            "Per run: train loss and the reward accuracy and margin at the first and last logged step (TRL's log), "
            "logps of chosen and rejected responses first → last, the implicit reward β·log(π_θ/π_ref) on the "
            "held-out pairs (Table 4's measure: reward accuracy, margin, and the margin divided by β), and the "
-           "setup-average accuracy against the SFT model.", ""]
+           "setup-average accuracy against the SFT model. For methods with BMC weights the logged logps, rewards and "
+           "margins are of the weighted sums (what their loss sees); the held-out rewards are unweighted.", ""]
     for task, runs in frame.groupby("task", sort=False):
         out += [f"## {task_labels.get(task, task)}", "",
                 "| method | seed | steps | loss first → last | train reward acc. (last) | train margin (last) | "

@@ -262,7 +262,7 @@ def token_rewards_figure(data: dict, task_label: str, max_tokens: int, study: st
             for j, k in enumerate(row):
                 shade = float(norm(rewards[k]))
                 ax.add_patch(plt.Rectangle((j + 0.03, y + 0.05), 0.94, 0.9, facecolor=cmap(shade),
-                                           edgecolor="black" if marks[k] else "none", lw=1.6 if marks[k] else 0))
+                                           edgecolor="#F5A000" if marks[k] else "none", lw=2.4 if marks[k] else 0))
                 ink = "white" if abs(shade - 0.5) > 0.32 else "black"
                 text = tokens[k].replace("\n", "⏎").replace("$", r"\$") or "∅"
                 ax.text(j + 0.5, y + 0.38, text, ha="center", va="center", fontsize=7, family="monospace",
@@ -276,7 +276,8 @@ def token_rewards_figure(data: dict, task_label: str, max_tokens: int, study: st
                                                                   fontsize=8)
     problem = " ".join(data["problem"].split())
     fig.suptitle(f"Token-level rewards, {task_label}, held-out pair {data['row']} (this run, {study} study; "
-                 f"paper Figure 6; framed: marked tokens)\n{problem[:110]}{'…' if len(problem) > 110 else ''}",
+                 f"paper Figure 6; framed in amber: marked tokens)\n"
+                 f"{problem[:110]}{'…' if len(problem) > 110 else ''}",
                  fontsize=9)
     if mechanism:
         def cell(entry):

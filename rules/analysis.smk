@@ -80,22 +80,9 @@ rule dataset_heldout:  # tasks with a preference dataset: its held-out split (Ul
     script:
         "../scripts/dataset_pairs.py"
 
-
-def reward_params(keys):
-    """params of a reward_analysis job: beta and max_length of each (method, seed) it covers (a task's settings)."""
-    return {"beta": lambda wc: [preference_settings(config, wc.task, m).beta for m, _ in keys],
-            "max_length": lambda wc: [preference_settings(config, wc.task, m).max_length for m, _ in keys],
-            "batch_size": ANALYSIS["batch_size"]}
-
-
 # (method, seed) of the held-out rewards a task's reward_analysis job computes: Table 4's methods, every seed the
 # training jobs cover (seeds_in_one_job) or the first (Table 4 reads the first seed's; tables/training.md all of them)
 REWARD_KEYS = [(m, s) for m in TABLE4_METHODS for s in (ONE_JOB_SEEDS or [None])]
-
-
-def reward_file(seed, path):
-    return f"{RESULTS}/{path}" if seed is None else seed_path(seed, path)
-
 
 if REWARD_TASK_JOBS:  # one job per task: every method of Table 4
 
@@ -166,15 +153,6 @@ rule table4:
         "../envs/tables.yaml"
     script:
         "../scripts/make_table.py"
-
-
-def token_reward_inputs(wildcards):
-    inputs = {"models": [f"{RESULTS}/models/{m}/{wildcards.task}" for m in TOKEN_REWARDS["methods"]],
-              "sft": f"{RESULTS}/models/sft/{wildcards.task}", "pairs": f"{HELDOUT}/{wildcards.task}/pairs.jsonl"}
-    if uses_nltk_stopwords(config, wildcards.task, None):
-        inputs["stopwords"] = rules.nltk_stopwords.output[0]
-    return inputs
-
 
 rule token_rewards:
     input:
@@ -293,16 +271,3 @@ rule training_diagnostics:
         "../envs/tables.yaml"
     script:
         "../scripts/training_diagnostics.py"
-
-
-def analysis_targets():
-    """What `all` builds of the analyses: Table 4, the training diagnostics, and each figure the study has data
-    for."""
-    out = [*rules.table4.output]
-    if TRAINING_KEYS:
-        out += [rules.training_diagnostics.output.md]
-    if TOKEN_REWARDS["methods"]:
-        out += [rules.figure_token_rewards.output[f"png_{t}"] for t in TASKS]
-    if KL_KEYS:
-        out += rules.figure_kl.output
-    return out

@@ -39,10 +39,20 @@ from bmc.runtime import OFFLINE_ENV
 
 # No job may reach the network (jobs inherit this environment).
 os.environ.update(OFFLINE_ENV)
-# Jobs import bmc from this checkout, also in the per-rule conda envs of --sdm conda (third-party packages only).
+# Jobs import bmc from this checkout, also in the per-rule conda envs of --sdm conda (third-party packages only),
+# and on a cluster: PYTHONPATH starts with this checkout's src/, and envvars passes it to remote jobs.
 _SRC = os.path.join(workflow.basedir, "src")
 if _SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
+
+envvars:
+    "PYTHONPATH",
+
+
+def generation_cache(where, model, seed=None):
+    """The crash-safe generation cache of one model of an evaluation job (a seed's own file when given)."""
+    return os.path.join(RESULTS, "cache", "generation", where, model if seed is None else f"{model}-seed{seed}") + ".jsonl"
 
 
 def rule_resources(rule):
@@ -223,3 +233,190 @@ def score_file(task, model, seed, name="scores.json"):
     if seed == task_seeds(config, task)[0]:
         return f"{RESULTS}/eval/{task}/{model}/{name}"
     return f"{SEED_DIR}/seed{seed}/eval/{task}/{model}/{name}"
+
+
+# ------------------------------------------------------------------------- helpers of rules/analysis.smk
+def reward_params(keys):
+    """params of a reward_analysis job: beta and max_length of each (method, seed) it covers (a task's settings)."""
+    return {"beta": lambda wc: [preference_settings(config, wc.task, m).beta for m, _ in keys],
+            "max_length": lambda wc: [preference_settings(config, wc.task, m).max_length for m, _ in keys],
+            "batch_size": ANALYSIS["batch_size"]}
+
+
+def reward_file(seed, path):
+    return f"{RESULTS}/{path}" if seed is None else seed_path(seed, path)
+
+
+def token_reward_inputs(wildcards):
+    inputs = {"models": [f"{RESULTS}/models/{m}/{wildcards.task}" for m in TOKEN_REWARDS["methods"]],
+              "sft": f"{RESULTS}/models/sft/{wildcards.task}", "pairs": f"{HELDOUT}/{wildcards.task}/pairs.jsonl"}
+    if uses_nltk_stopwords(config, wildcards.task, None):
+        inputs["stopwords"] = rules.nltk_stopwords.output[0]
+    return inputs
+
+
+def analysis_targets():
+    """What `all` builds of the analyses: Table 4, the training diagnostics, and each figure the study has data
+    for."""
+    out = [*rules.table4.output]
+    if TRAINING_KEYS:
+        out += [rules.training_diagnostics.output.md]
+    if TOKEN_REWARDS["methods"]:
+        out += [rules.figure_token_rewards.output[f"png_{t}"] for t in TASKS]
+    if KL_KEYS:
+        out += rules.figure_kl.output
+    return out
+
+
+# ------------------------------------------------------------------------- helpers of rules/evaluation.smk
+def evaluation_params(cache):
+    """params of an evaluation job (also the sweeps' and the seeds'): decoding, prompt style, test sets, and the
+    generation cache file(s) a crashed job resumes from."""
+    return {"evaluation": config["evaluation"], "style": lambda wc: config["tasks"][wc.task]["prompt_style"],
+            "test_sets": lambda wc: config["tasks"][wc.task]["test_sets"], "cache": cache}
+
+
+def task_models(path):
+    """``path`` (with ``{model}``) of every model a task's evaluate_task job covers, in TASK_MODELS order: the SFT
+    model, then each method's seeds in seed order."""
+    return [f"{RESULTS}/{path}".replace("{model}", "sft") if seed is None else seed_path(seed, path.replace("{model}", m))
+            for m, seed in TASK_MODELS]
+
+
+# ------------------------------------------------------------------------- helpers of rules/instruction_following.smk
+def if_prompt_file(benchmark):
+    return f"{RESULTS}/if/prompts/{benchmark}.{'json' if benchmark == 'alpaca_eval' else 'jsonl'}"
+
+
+def if_answer_file(benchmark, task="{task}", model="{model}"):
+    return f"{RESULTS}/if/{benchmark}/{task}/{model}/{PROMPT_SETS[benchmark].answer_file}"
+
+
+def if_judge_file(benchmark, task="{task}", model="{model}"):
+    return f"{RESULTS}/if/{benchmark}/{task}/{model}/judge.json"
+
+
+def if_prompt_inputs(wildcards):
+    """The configured local source files, as inputs (a changed file rebuilds the prompt set)."""
+    return (IF["prompt_sets"][wildcards.benchmark]["data_files"] or []) if IF else []
+
+
+def if_setup(wildcards):
+    return IF["setups"][wildcards.task]
+
+
+# ------------------------------------------------------------------------- helpers of rules/paper_data.smk
+def paper_data_set(name):
+    return (config.get("paper_data") or {}).get("sets", {}).get(name) or {}
+
+
+def paper_data_files(wildcards):
+    """The configured local source files, as inputs (so that a changed file rebuilds the set)."""
+    files = paper_data_set(wildcards.name).get("data_files") or []
+    if isinstance(files, str):
+        return [files]
+    if isinstance(files, dict):
+        return [f for v in files.values() for f in ([v] if isinstance(v, str) else v)]
+    return list(files)
+
+
+def test_set_files(wildcards):
+    names = [n for ns in config["tasks"][wildcards.task]["test_sets"].values() for n in ns]
+    return {n: f"{RESULTS}/data/{wildcards.task}/test/{n}.jsonl" for n in names}
+
+
+# ------------------------------------------------------------------------- helpers of rules/report.smk
+def study_products(wildcards):
+    """Everything `all` builds except this file's own outputs: the cost table waits for all of it."""
+    own = {*map(str, rules.cost_table.output), *map(str, rules.study_config.output)}
+    return [f for f in rules.all.input if str(f) not in own]
+
+
+def rule_stages():
+    """{rule: its stage (rule file)} in the order the rule files are included."""
+    return {r.name: Path(r.snakefile).stem for r in workflow.rules if r.name != "all"}
+
+
+def rule_gpus():
+    """{rule: GPUs per job} for rules that ask for a fixed number (resource ``gpu``), for GPU-hours."""
+    # a rule's resources are Snakemake Resource objects: .raw is the int (or the function of a per-job number)
+    gpus = {r.name: getattr(r.resources["gpu"], "raw", r.resources["gpu"]) if "gpu" in r.resources else 0
+            for r in workflow.rules}
+    return {name: n for name, n in gpus.items() if isinstance(n, int)}
+
+
+# ------------------------------------------------------------------------- helpers of rules/sweeps.smk
+def sweep_training_inputs(pairs):
+    """Inputs of a sweep training job (:func:`training_inputs` with the sweep's pair file)."""
+
+    def inputs(wildcards):
+        return training_inputs(wildcards.task, getattr(wildcards, "method", DELTA["method"]), pairs(wildcards))
+
+    return inputs
+
+
+def delta_pairs(wildcards):
+    """The pairs of the swept method (its bridged set, or the main set's (y_w, y_l))."""
+    return f"{RESULTS}/pairs/{wildcards.task}/bridged/{method_bridged_set(config, DELTA['method'])}.jsonl"
+
+
+def delta_point(task, delta):
+    """Model folder and score file of one δ: the main study's where δ is the method's own."""
+    if delta_is_main(config, task, delta):
+        return f"{RESULTS}/models/{DELTA['method']}/{task}", f"{RESULTS}/eval/{task}/{DELTA['method']}/scores.json"
+    d = delta_key(delta)
+    return f"{DELTA_DIR}/models/{task}/delta{d}", f"{DELTA_DIR}/eval/{task}/delta{d}/scores.json"
+
+
+# ------------------------------------------------------------------------- helpers of rules/tables.smk
+def score_keys(table, tasks=None):
+    """(task, model) of every score file a paper table reads (default tasks: those scored by accuracy)."""
+    return [(t, m) for t in (ACCURACY_TASKS if tasks is None else tasks) for m in table_rows(config, table)]
+
+
+def table_outputs(table):
+    caption = "../report/table.rst"
+    labels = {"table": TABLES[table].split(":")[0]}
+    paired = {"paired": f"{RESULTS}/tables/{table}_paired.csv"} if paired_keys(table) else {}
+    return paired | {
+        "html": report(f"{RESULTS}/tables/{table}.html", caption=caption, category="Tables", subcategory=table,
+                       labels=labels | {"format": "HTML"}),
+        "csv": report(f"{RESULTS}/tables/{table}.csv", caption=caption, category="Tables", subcategory=table,
+                      labels=labels | {"format": "CSV"}),
+        "md": f"{RESULTS}/tables/{table}.md",
+        "tex": f"{RESULTS}/tables/{table}.tex",
+    }
+
+
+def seed_keys(table):
+    """(task, model, seed) of every score file an accuracy table reads: each model with each of its seeds."""
+    return [(t, m, s) for t, m in score_keys(table) for s in model_seeds(t, m)]
+
+
+def table_params(table, per_test_set=False, tasks=None, seeds=False):
+    tasks = ACCURACY_TASKS if tasks is None else tasks
+    return {
+        "table": table,
+        "study": STUDY,
+        "score_keys": seed_keys(table) if seeds else score_keys(table, tasks),
+        "rows": table_rows(config, table),
+        "setups": {t: setup_name(config, t) for t in tasks},
+        "per_test_set": per_test_set,
+        "notes": table_notes(),
+    }
+
+
+def paired_keys(table):
+    """Table 1's paired differences to DPO: (task, model, seed) of every prediction file they read (none for the
+    other tables, or without a DPO method)."""
+    if table != "table1" or dpo_reference(config) is None:
+        return []
+    return seed_keys(table)
+
+
+def judge_keys(table):
+    """(task, model) of the AlpacaEval 2 results behind a table's IF cells (Tables 5 and 9: AE2 LC of the IF
+    setups), when the study has them and the judges can run (their key is set); otherwise none."""
+    if table not in ("table5", "table9") or not IF or judge_key_missing(IF) or "alpaca_eval" not in IF["benchmarks"]:
+        return []
+    return [(t, m) for t, s in IF["setups"].items() for m in table_rows(config, table) if m in s["models"]]

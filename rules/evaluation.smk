@@ -4,14 +4,6 @@
 # models_in_one_job one per task (evaluate_task: the SFT model and every seed of every method). The same script
 # writes the same files in each case.
 
-
-def evaluation_params(cache):
-    """params of an evaluation job (also the sweeps' and the seeds'): decoding, prompt style, test sets, and the
-    generation cache file(s) a crashed job resumes from."""
-    return {"evaluation": config["evaluation"], "style": lambda wc: config["tasks"][wc.task]["prompt_style"],
-            "test_sets": lambda wc: config["tasks"][wc.task]["test_sets"], "cache": cache}
-
-
 rule evaluate:  # the SFT model (and, without seeds_in_one_job, each method's main seed)
     input:
         model=model_dir,
@@ -67,14 +59,6 @@ if ONE_JOB_SEEDS and not EVAL_TASK_JOBS:
 
 TASK_MODELS = [("sft", None), *[(m, seed) for m in METHODS for seed in (ONE_JOB_SEEDS or [])]]
 
-
-def task_models(path):
-    """``path`` (with ``{model}``) of every model a task's evaluate_task job covers, in TASK_MODELS order: the SFT
-    model, then each method's seeds in seed order."""
-    return [f"{RESULTS}/{path}".replace("{model}", "sft") if seed is None else seed_path(seed, path.replace("{model}", m))
-            for m, seed in TASK_MODELS]
-
-
 if EVAL_TASK_JOBS:
 
     rule evaluate_task:
@@ -93,8 +77,7 @@ if EVAL_TASK_JOBS:
         threads: config["threads"]
         priority: task_priority
         params:
-            **evaluation_params([f"{RESULTS}/cache/generation/evaluate_task/{{task}}/{m}" + ("" if s is None else f"/seed{s}")
-                                 + ".jsonl" for m, s in TASK_MODELS]),
+            **evaluation_params([generation_cache("evaluate_task/{task}", m, s) for m, s in TASK_MODELS]),
         resources:
             **rule_resources("evaluate"),
         conda:

@@ -18,28 +18,6 @@ IF = if_settings(config)
 IF_JOBS = if_jobs(IF)
 IF_CACHE = IF["judge"]["cache_dir"] if IF else f"{RESULTS}/cache/judges"
 
-
-def if_prompt_file(benchmark):
-    return f"{RESULTS}/if/prompts/{benchmark}.{'json' if benchmark == 'alpaca_eval' else 'jsonl'}"
-
-
-def if_answer_file(benchmark, task="{task}", model="{model}"):
-    return f"{RESULTS}/if/{benchmark}/{task}/{model}/{PROMPT_SETS[benchmark].answer_file}"
-
-
-def if_judge_file(benchmark, task="{task}", model="{model}"):
-    return f"{RESULTS}/if/{benchmark}/{task}/{model}/judge.json"
-
-
-def if_prompt_inputs(wildcards):
-    """The configured local source files, as inputs (a changed file rebuilds the prompt set)."""
-    return (IF["prompt_sets"][wildcards.benchmark]["data_files"] or []) if IF else []
-
-
-def if_setup(wildcards):
-    return IF["setups"][wildcards.task]
-
-
 if IF:
     _missing_key = judge_key_missing(IF)
     if _missing_key:  # said once at parse time; the judge jobs themselves fail naming it too

@@ -16,21 +16,6 @@ from bmc.data.test_sets import TEST_SETS
 localrules:  # with paper_data.download it fetches from the hub: on the host, where the network is
     prepare_test_set,
 
-
-def paper_data_set(name):
-    return (config.get("paper_data") or {}).get("sets", {}).get(name) or {}
-
-
-def paper_data_files(wildcards):
-    """The configured local source files, as inputs (so that a changed file rebuilds the set)."""
-    files = paper_data_set(wildcards.name).get("data_files") or []
-    if isinstance(files, str):
-        return [files]
-    if isinstance(files, dict):
-        return [f for v in files.values() for f in ([v] if isinstance(v, str) else v)]
-    return list(files)
-
-
 rule prepare_test_set:
     input:
         paper_data_files,
@@ -81,12 +66,6 @@ rule prepare_sft_data:
         "../envs/tables.yaml"
     script:
         "../scripts/prepare_sft_data.py"
-
-
-def test_set_files(wildcards):
-    names = [n for ns in config["tasks"][wildcards.task]["test_sets"].values() for n in ns]
-    return {n: f"{RESULTS}/data/{wildcards.task}/test/{n}.jsonl" for n in names}
-
 
 rule test_split:
     input:

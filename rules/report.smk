@@ -2,26 +2,6 @@
 # study config with package versions, and the cost table (benchmark files per rule, editor tokens and cost).
 from pathlib import Path
 
-
-def study_products(wildcards):
-    """Everything `all` builds except this file's own outputs: the cost table waits for all of it."""
-    own = {*map(str, rules.cost_table.output), *map(str, rules.study_config.output)}
-    return [f for f in rules.all.input if str(f) not in own]
-
-
-def rule_stages():
-    """{rule: its stage (rule file)} in the order the rule files are included."""
-    return {r.name: Path(r.snakefile).stem for r in workflow.rules if r.name != "all"}
-
-
-def rule_gpus():
-    """{rule: GPUs per job} for rules that ask for a fixed number (resource ``gpu``), for GPU-hours."""
-    # a rule's resources are Snakemake Resource objects: .raw is the int (or the function of a per-job number)
-    gpus = {r.name: getattr(r.resources["gpu"], "raw", r.resources["gpu"]) if "gpu" in r.resources else 0
-            for r in workflow.rules}
-    return {name: n for name, n in gpus.items() if isinstance(n, int)}
-
-
 rule study_config:
     output:
         report(f"{RESULTS}/run/config.yaml", caption="../report/config.rst", category="Run",

@@ -10,29 +10,6 @@ SPLITS = edit_distance_sweep(config)
 DELTA_DIR = f"{RESULTS}/sweeps/delta"
 SPLIT_DIR = f"{RESULTS}/sweeps/edit_distance"
 
-
-def sweep_training_inputs(pairs):
-    """Inputs of a sweep training job (:func:`training_inputs` with the sweep's pair file)."""
-
-    def inputs(wildcards):
-        return training_inputs(wildcards.task, getattr(wildcards, "method", DELTA["method"]), pairs(wildcards))
-
-    return inputs
-
-
-def delta_pairs(wildcards):
-    """The pairs of the swept method (its bridged set, or the main set's (y_w, y_l))."""
-    return f"{RESULTS}/pairs/{wildcards.task}/bridged/{method_bridged_set(config, DELTA['method'])}.jsonl"
-
-
-def delta_point(task, delta):
-    """Model folder and score file of one δ: the main study's where δ is the method's own."""
-    if delta_is_main(config, task, delta):
-        return f"{RESULTS}/models/{DELTA['method']}/{task}", f"{RESULTS}/eval/{task}/{DELTA['method']}/scores.json"
-    d = delta_key(delta)
-    return f"{DELTA_DIR}/models/{task}/delta{d}", f"{DELTA_DIR}/eval/{task}/delta{d}/scores.json"
-
-
 rule train_delta:
     input:
         unpack(sweep_training_inputs(delta_pairs)),

@@ -5,60 +5,6 @@ from bmc.report.rows import dpo_reference, setup_name, table_rows
 
 ACCURACY_TASKS = [t for t in TASKS if config["tasks"][t]["paper_setup"] in ("QA", "Math")]
 
-
-def score_keys(table, tasks=None):
-    """(task, model) of every score file a paper table reads (default tasks: those scored by accuracy)."""
-    return [(t, m) for t in (ACCURACY_TASKS if tasks is None else tasks) for m in table_rows(config, table)]
-
-
-def table_outputs(table):
-    caption = "../report/table.rst"
-    labels = {"table": TABLES[table].split(":")[0]}
-    paired = {"paired": f"{RESULTS}/tables/{table}_paired.csv"} if paired_keys(table) else {}
-    return paired | {
-        "html": report(f"{RESULTS}/tables/{table}.html", caption=caption, category="Tables", subcategory=table,
-                       labels=labels | {"format": "HTML"}),
-        "csv": report(f"{RESULTS}/tables/{table}.csv", caption=caption, category="Tables", subcategory=table,
-                      labels=labels | {"format": "CSV"}),
-        "md": f"{RESULTS}/tables/{table}.md",
-        "tex": f"{RESULTS}/tables/{table}.tex",
-    }
-
-
-def seed_keys(table):
-    """(task, model, seed) of every score file an accuracy table reads: each model with each of its seeds."""
-    return [(t, m, s) for t, m in score_keys(table) for s in model_seeds(t, m)]
-
-
-def table_params(table, per_test_set=False, tasks=None, seeds=False):
-    tasks = ACCURACY_TASKS if tasks is None else tasks
-    return {
-        "table": table,
-        "study": STUDY,
-        "score_keys": seed_keys(table) if seeds else score_keys(table, tasks),
-        "rows": table_rows(config, table),
-        "setups": {t: setup_name(config, t) for t in tasks},
-        "per_test_set": per_test_set,
-        "notes": table_notes(),
-    }
-
-
-def paired_keys(table):
-    """Table 1's paired differences to DPO: (task, model, seed) of every prediction file they read (none for the
-    other tables, or without a DPO method)."""
-    if table != "table1" or dpo_reference(config) is None:
-        return []
-    return seed_keys(table)
-
-
-def judge_keys(table):
-    """(task, model) of the AlpacaEval 2 results behind a table's IF cells (Tables 5 and 9: AE2 LC of the IF
-    setups), when the study has them and the judges can run (their key is set); otherwise none."""
-    if table not in ("table5", "table9") or not IF or judge_key_missing(IF) or "alpaca_eval" not in IF["benchmarks"]:
-        return []
-    return [(t, m) for t, s in IF["setups"].items() for m in table_rows(config, table) if m in s["models"]]
-
-
 for _table, _per_test_set in (("table1", True), ("table3", False), ("table5", False), ("table9", False)):
 
     rule:

@@ -345,3 +345,17 @@ def test_a_paper_test_set_is_built_by_its_rule_from_local_hub_files(tmp_path):
     run(tmp_path, [MICRO], config=overlay, targets=(target,), cores=1)
     rows = [json.loads(line) for line in (tmp_path / target).read_text().splitlines()]
     assert rows and set(rows[0]) == {"question", "answer", "idx"} and "####" in rows[0]["answer"]
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    """`snakemake --lint` finds nothing: helper functions live in rules/common.smk, environment variables the
+    workflow passes on are declared (envvars), no absolute path in a rule."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile"),
+                          "--directory", str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Lints for" not in out.stdout + out.stderr, out.stdout + out.stderr

@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet -e ".[test,slurm,docs]"
+	# DeepSpeed (the pin of envs/training.yaml) for the multi-process tests; built against the torch above
+	# (--no-build-isolation: an isolated build would fetch a CUDA torch), its ops compiled on first use
+	$(BIN)/python -m pip install --quiet --no-build-isolation deepspeed==0.19.8
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -3,6 +3,8 @@ sbatch flags snakemake-executor-plugin-slurm builds for a GPU rule (no cluster n
 
 from __future__ import annotations
 
+import json
+
 import shlex
 import tempfile
 from pathlib import Path
@@ -217,6 +219,34 @@ def test_a_multi_gpu_training_job_without_the_gpus_fails_before_launching(tmp_pa
     with pytest.raises(RuntimeError, match="asks for 4 GPUs"):
         launch.training_job(smk, str(REPO / "scripts/train_sft.py"))
     assert launch.training_job(SimpleNamespace(resources={"gpu": 1}), "script.py").resources == {"gpu": 1}
+
+
+def test_cpu_processes_stand_in_for_gpus_only_when_the_study_asks(tmp_path, monkeypatch):
+    """distributed.cpu_processes: the job's processes run on the CPU where no CUDA device exists, through the same
+    accelerate launch, with the CPU adjustments written into the job's own accelerate config."""
+    import yaml
+
+    import bmc.training.launch as launch
+
+    launched = {}
+    monkeypatch.setattr(launch, "_exec_logged", lambda cmd, log, env: launched.update(cmd=cmd, env=env))
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 0)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    smk = SimpleNamespace(resources={"gpu": 2}, rule="train_preference", log=[str(tmp_path / "x.log")],
+                          config={"study": "s", "distributed": {"cpu_processes": True}}, input=[], output=[],
+                          params=[], wildcards=[], threads=1)
+    monkeypatch.setattr(launch.Job, "from_snakemake", classmethod(lambda cls, smk: cls("r", 1, {})))
+    launch.training_job(smk, str(REPO / "scripts/train_preference.py"))
+    cmd, env = launched["cmd"], launched["env"]
+    assert cmd[cmd.index("--num_processes") + 1] == "2"
+    config = yaml.safe_load(open(cmd[cmd.index("--config_file") + 1]))
+    assert config["distributed_type"] == "DEEPSPEED" and "mixed_precision" not in config
+    ds = json.load(open(config["deepspeed_config"]["deepspeed_config_file"]))
+    assert ds["zero_optimization"]["stage"] == 3 and ds["zero_optimization"]["stage3_param_persistence_threshold"] == 0
+    assert env["DS_ACCELERATOR"] == "cpu" and env["BMC_CPU_STAND_IN"] == "1"
+    ddp, ddp_env, extra = launch.cpu_stand_in(REPO / "configs/accelerate/multi_gpu.yaml", tmp_path / "j.json")
+    assert extra == ["--multi_gpu"] and ddp_env["ACCELERATE_USE_CPU"] == "true"
+    assert yaml.safe_load(ddp.read_text())["mixed_precision"] == "no"
 
 
 def test_the_accelerate_config_is_a_study_setting(tmp_path):

@@ -64,13 +64,18 @@ def trainer_defaults(precision: str = "fp32") -> dict:
     on_gpu = torch.cuda.is_available()
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
     return {
         "report_to": "none",
-        "use_cpu": not on_gpu,
+        "use_cpu": not on_gpu and not deepspeed,  # DeepSpeed on CPU: its CPU accelerator (DS_ACCELERATOR=cpu)
+        # several CPU processes (bmc.training.launch.cpu_stand_in): gloo; DeepSpeed on CPU needs it named too
+        **({"ddp_backend": "gloo"} if processes > 1 and not on_gpu else {}),
         "bf16": precision == "bf16",
         "gradient_checkpointing": on_gpu,
         "dataloader_num_workers": 0,
         "save_strategy": "no",
         "logging_steps": 10,
+        "logging_first_step": True,  # the training log starts at step 1 (diagnostics read its first and last entry)
         "disable_tqdm": False,
     }

@@ -81,5 +81,6 @@ def check_gpus(requested: int, available: int, rule: str) -> None:
     if requested > 1 and available < requested:
         raise RuntimeError(f"rule {rule}: the job asks for {requested} GPUs (resource 'gpu', from the study "
                            f"config's resources block) but {available} CUDA device(s) are visible; run it on "
-                           f"a machine with {requested} GPUs (e.g. --profile profiles/slurm) or lower "
-                           f"resources.{rule}.gpu")
+                           f"a machine with {requested} GPUs (e.g. --profile profiles/slurm), lower "
+                           f"resources.{rule}.gpu, or set distributed.cpu_processes: true to run the "
+                           f"processes on the CPU")

@@ -16,6 +16,13 @@ A training rule asks for its GPUs as the job resource ``gpu`` (sized by the stud
   Each of the N processes runs the same script as a command and reads the job from that file
   (:class:`Job` has the attributes of Snakemake's ``snakemake`` object that the scripts use).
 
+Where no CUDA device exists and the study allows it (``distributed.cpu_processes``: CI's localhost SLURM cluster
+with fake GPUs, the tests), N CPU processes stand in for the N GPUs, with the adjustments CPU training needs and
+nothing else (:func:`cpu_stand_in`): the
+gloo backend, fp32, and, for ``accelerate launch``, ``--multi_gpu`` with ``ACCELERATE_USE_CPU`` (a DDP config) or
+DeepSpeed's CPU accelerator (a ZeRO config, whose parameters are then partitioned whatever their size). They are
+written into the job's own accelerate config beside the job file, and named in the log.
+
 What follows from the number of processes lives here too: the gradient accumulation that keeps a global
 batch (the paper's 128) whatever the number of GPUs, and which process writes the outputs.
 """
@@ -181,6 +188,51 @@ def accelerate_config(config: dict, basedir: str | Path) -> Path:
     return path
 
 
+def has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.device_count() > 0
+
+
+def cpu_stand_in(config_file: str | Path, job_file: str | Path) -> tuple[Path, dict[str, str], list[str]]:
+    """The accelerate config, environment and extra ``accelerate launch`` arguments that run a multi-GPU job's
+    processes on the CPU: the study's config with ``mixed_precision: 'no'``; a DEEPSPEED config gets a DeepSpeed
+    config file with ZeRO's settings kept and ``stage3_param_persistence_threshold: 0``
+    (a small model's parameters would otherwise stay whole on every process), and ``DS_ACCELERATOR=cpu``; a
+    MULTI_GPU (DDP) config gets ``use_cpu: true`` and ``--multi_gpu`` with ``ACCELERATE_USE_CPU=1`` (``--cpu`` or
+    ``MULTI_CPU`` would start one process). Written beside ``job_file``; returns (config, environment, arguments)."""
+    import yaml
+
+    cfg = yaml.safe_load(Path(config_file).read_text(encoding="utf-8"))
+    cfg.update(mixed_precision="no", downcast_bf16="no")
+    env = {"BMC_CPU_STAND_IN": "1"}
+    args: list[str] = []
+    kind = cfg.get("distributed_type")
+    if kind == "DEEPSPEED":  # DeepSpeed's own CPU accelerator; accelerate's use_cpu would leave DeepSpeed out
+        ds = cfg.get("deepspeed_config") or {}
+        zero = {"stage": ds.get("zero_stage", 3), "stage3_param_persistence_threshold": 0,
+                "stage3_gather_16bit_weights_on_model_save": bool(ds.get("zero3_save_16bit_model", True)),
+                "offload_optimizer": {"device": ds.get("offload_optimizer_device", "none")},
+                "offload_param": {"device": ds.get("offload_param_device", "none")}}
+        ds_json = Path(f"{job_file}.deepspeed.json")
+        write_json(ds_json, {"zero_optimization": zero, "bf16": {"enabled": False}, "fp16": {"enabled": False},
+                             "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
+                             "train_batch_size": "auto", "gradient_clipping": "auto"})
+        cfg["deepspeed_config"] = {"deepspeed_config_file": str(ds_json),
+                                   "zero3_init_flag": bool(ds.get("zero3_init_flag", True))}
+        cfg.pop("mixed_precision")  # the DeepSpeed file sets it (accelerate refuses both)
+        env["DS_ACCELERATOR"] = "cpu"
+    elif kind == "MULTI_GPU":
+        cfg["use_cpu"] = True
+        env["ACCELERATE_USE_CPU"] = "true"
+        args.append("--multi_gpu")
+    else:
+        raise ValueError(f"{config_file}: distributed_type {kind!r}: a multi-GPU job needs MULTI_GPU or DEEPSPEED")
+    out = Path(f"{job_file}.accelerate.yaml")
+    out.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    return out, env, args
+
+
 def free_port() -> int:
     """A free TCP port for the processes' rendezvous: two multi-GPU jobs on one node must not share one."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -189,11 +241,24 @@ def free_port() -> int:
 
 
 def launch_command(script: str | Path, job_file: str | Path, processes: int, config_file: str | Path,
-                   port: int | None = None) -> list[str]:
+                   port: int | None = None, extra: list[str] | None = None) -> list[str]:
     """``accelerate launch`` of ``script --job job_file`` with one process per GPU, with this interpreter."""
     return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
-            "--num_processes", str(processes), "--main_process_port", str(port or free_port()),
+            "--num_processes", str(processes), "--main_process_port", str(port or free_port()), *(extra or []),
             str(script), "--job", str(job_file)]
+
+
+def launch(script: str | Path, job_file: str | Path, processes: int, config_file: str | Path,
+           port: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that start the job's ``processes``: on GPUs the study's accelerate config as it
+    is; without a CUDA device, CPU processes with :func:`cpu_stand_in`'s adjustments."""
+    env = dict(os.environ)
+    if has_cuda():
+        return launch_command(script, job_file, processes, config_file, port), env
+    cpu_config, cpu_env, extra = cpu_stand_in(config_file, job_file)
+    log.warning("no CUDA device: %d CPU processes stand in for the job's %d GPUs (gloo, fp32; %s)", processes,
+                processes, cpu_config)
+    return launch_command(script, job_file, processes, cpu_config, port, extra), env | cpu_env
 
 
 def training_job(smk, script: str, argv: list[str] | None = None):
@@ -213,19 +278,21 @@ def training_job(smk, script: str, argv: list[str] | None = None):
 
     from bmc.cluster.resources import check_gpus
 
-    check_gpus(gpus, torch.cuda.device_count(), smk.rule)  # never N training processes on too few GPUs
+    cpu = not has_cuda() and bool((smk.config.get("distributed") or {}).get("cpu_processes"))
+    if not cpu:  # never N training processes on too few GPUs, unless the study asks for CPU processes
+        check_gpus(gpus, torch.cuda.device_count(), smk.rule)
     job_file = f"{smk.log[0]}.job.json"
     write_json(job_file, Job.from_snakemake(smk).to_json())
-    cmd = launch_command(script, job_file, gpus, accelerate_config(smk.config, Path(script).resolve().parents[1]))
+    cmd, env = launch(script, job_file, gpus, accelerate_config(smk.config, Path(script).resolve().parents[1]))
     log.info("%d GPUs: launching %s", gpus, " ".join(cmd))
-    _exec_logged(cmd, smk.log[0])
+    _exec_logged(cmd, smk.log[0], env)
 
 
-def _exec_logged(cmd: list[str], logfile: str) -> None:
-    """Replace this process with ``cmd``, its output appended to ``logfile``."""
+def _exec_logged(cmd: list[str], logfile: str, env: dict[str, str] | None = None) -> None:
+    """Replace this process with ``cmd`` (in ``env``), its output appended to ``logfile``."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     fd = os.open(logfile, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    os.execv(cmd[0], cmd)
+    os.execve(cmd[0], cmd, env if env is not None else dict(os.environ))

@@ -48,6 +48,8 @@ def train_sft(base_dir: str | Path, rows: list[dict], style: str, settings: SFTS
         result, resumed = ckpt.train(trainer)
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
+        history = [h for h in trainer.state.log_history if "loss" in h]
     ckpt.finish()
     return {"examples": len(dataset), "steps": result.global_step, "train_loss": result.training_loss,
-            "train_seconds": result.metrics.get("train_runtime"), "resumed_from": resumed, **batch}
+            "train_seconds": result.metrics.get("train_runtime"), "resumed_from": resumed, **batch,
+            "log_history": history}

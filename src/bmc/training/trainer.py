@@ -240,6 +240,7 @@ class BMCDPOTrainer(DPOTrainer):
             raise TypeError(f"BMCDPOTrainer needs a BMCConfig, got {type(args).__name__}")
         self._pending: _Pending | None = None
         self._hooked: set[int] = set()
+        self.shared_dirs: list[str] = []  # folders every process of a multi-process job reads (removed after)
         tok = getattr(processing_class, "tokenizer", processing_class)
         if tok is None:
             raise ValueError("BMCDPOTrainer needs processing_class (the tokenizer)")
@@ -296,6 +297,8 @@ class BMCDPOTrainer(DPOTrainer):
         per-token log-probs of the completion tokens (left-aligned, zero-padded to the longest completion), which
         TRL gathers and stores in place of the sums; they are renamed ``ref_{chosen,rejected}_token_logps``."""
         names = list(_TOKEN_REF_COLUMNS) if self._token_reference else ["ref_chosen_logps", "ref_rejected_logps"]
+        if self.accelerator.num_processes > 1 and not dataset.cache_files:
+            dataset = self._shared_on_disk(dataset)
         key = f"{dataset._fingerprint}:{self._precompute_model_hash}"
         if key in _REFERENCE_LOGPS:
             return concatenate_datasets([dataset, _REFERENCE_LOGPS[key]], axis=1)
@@ -306,6 +309,24 @@ class BMCDPOTrainer(DPOTrainer):
             dataset = dataset.rename_columns(dict(zip(["ref_chosen_logps", "ref_rejected_logps"], names)))
         _REFERENCE_LOGPS[key] = dataset.select_columns(names)
         return dataset
+
+    def _shared_on_disk(self, dataset):
+        """The dataset saved once (main process) into a folder every process of the job reads: TRL's precompute
+        writes its cache file beside the dataset's files, and an in-memory dataset has a temporary folder of its own
+        in each process, where the others cannot find the file. The folder (``shared_dirs``) is removed by
+        :func:`bmc.training.preference.train_preference` after training."""
+        import tempfile
+
+        from accelerate.utils import broadcast_object_list
+        from datasets import load_from_disk
+
+        path = [tempfile.mkdtemp(prefix="bmc-shared-dataset-") if self.accelerator.is_main_process else None]
+        broadcast_object_list(path, from_process=0)
+        if self.accelerator.is_main_process:
+            dataset.save_to_disk(path[0])
+        self.accelerator.wait_for_everyone()
+        self.shared_dirs.append(path[0])
+        return load_from_disk(path[0])
 
     def compute_ref_log_probs(self, model, inputs):
         with self._bmc_forwards(inputs, ["reference"]) as (inputs, pending):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on this machine, for CI and for trying the SLURM profile (Debian 12, root,
-# no systemd needed). One partition "debug", this host's CPUs and ~85 % of its memory, one fake GPU.
+# no systemd needed). One partition "debug", this host's CPUs and ~85 % of its memory, two fake GPUs.
 #
 #   cluster/slurm_localhost.sh up      # installs the Debian packages if absent, writes /etc/slurm/{slurm,gres}.conf,
 #                                      # starts munged, slurmctld, slurmd; waits until the node is idle
@@ -9,8 +9,8 @@
 #
 # Accounting (slurmdbd) is not configured: `sacct` does not work, so the Snakemake profile checks job
 # status with squeue (profiles/slurm: slurm-status-command: squeue); MinJobAge keeps finished jobs
-# visible to squeue. The fake GPU is /dev/null as a GRES file (any char device works; a file-less GPU
-# is dropped by slurmd). The config must be at /etc/slurm: the jobstep plugin strips SLURM_CONF from the
+# visible to squeue. The fake GPUs are /dev/null and /dev/zero as GRES files (any distinct char devices work; a
+# file-less GPU is dropped by slurmd). The config must be at /etc/slurm: the jobstep plugin strips SLURM_CONF from the
 # environment of its inner srun. Verified with slurm 22.05.8 (bookworm) and munge 0.5.15.
 set -euo pipefail
 
@@ -61,10 +61,11 @@ MinJobAge=600
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 GresTypes=gpu
-NodeName=${NODE} NodeAddr=127.0.0.1 CPUs=${CPUS} RealMemory=${MEM_MB} Gres=gpu:1 State=UNKNOWN
+NodeName=${NODE} NodeAddr=127.0.0.1 CPUs=${CPUS} RealMemory=${MEM_MB} Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-  echo "NodeName=${NODE} Name=gpu File=/dev/null" > /etc/slurm/gres.conf
+  printf 'NodeName=%s Name=gpu File=/dev/null\nNodeName=%s Name=gpu File=/dev/zero\n' "$NODE" "$NODE" \
+    > /etc/slurm/gres.conf
 }
 
 up() {

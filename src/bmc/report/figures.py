@@ -298,7 +298,8 @@ def training_curves_figure(runs: list[dict], task_labels: dict[str, str], study:
     seed, curve}`` with ``curve`` from :func:`bmc.analysis.training.curves`."""
     tasks = list(dict.fromkeys(r["task"] for r in runs))
     methods = list(dict.fromkeys(r["method"] for r in runs))
-    colors = dict(zip(methods, plt.get_cmap("tab10").colors))
+    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    colors = {m: palette(i % palette.N) for i, m in enumerate(methods)}
     panels = [("loss", "train loss"), ("reward_accuracy", "train reward accuracy"),
               ("logps_chosen", "logps of chosen (solid) / rejected (dashed)")]
     fig, axes = plt.subplots(len(tasks), len(panels), figsize=(4.2 * len(panels), 3.0 * len(tasks)), squeeze=False)

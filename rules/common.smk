@@ -11,6 +11,8 @@ from bmc.config import (
     answer_style,
     base_from_hub,
     pair_data_settings,
+    released_pairs_settings,
+    released_tasks,
     sft_data_settings,
     tasks_from,
     task_seeds,
@@ -82,6 +84,7 @@ SYNTHETIC_TASKS = tasks_from(config, SYNTHETIC)
 DATA_TASKS = tasks_from(config, SFT_DATA)
 PAIR_TASKS = tasks_from(config, PAIRS)
 SFT_TRAINED_TASKS = SYNTHETIC_TASKS + DATA_TASKS  # SFT from the base model; y_l sampled from the SFT model
+RELEASED_TASKS = released_tasks(config)  # main bridged set: the authors' released pairs (rule released_pairs)
 BASE_FROM_HUB = base_from_hub(config)
 
 
@@ -110,6 +113,16 @@ def _files(data_files):
 def sft_data_files(wildcards):
     """The local files of a task's SFT set, as inputs (a changed file rebuilds the set)."""
     return _files(sft_data_settings(config, wildcards.task)["data_files"])
+
+
+def released_pair_inputs(wildcards):
+    """The released files of a task's main bridged set, the responses its original y_w are matched to (the task's
+    gold responses, or a preference dataset's chosen ones), and a tokenizer for the edit distances."""
+    task = wildcards.task
+    references = (f"{RESULTS}/pairs/{task}/sampled.jsonl" if task in PAIR_TASKS
+                  else f"{RESULTS}/data/{task}/train.jsonl")
+    return {"files": _files(released_pairs_settings(config, task)["data_files"]), "references": references,
+            "tokenizer": f"{RESULTS}/models/sft/{task}"}
 
 
 def dataset_pair_files(wildcards):

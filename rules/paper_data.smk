@@ -99,6 +99,7 @@ rule fetch_source:
     params:
         url=lambda wc: SOURCES[wc.source]["url"],
         sha256=lambda wc: SOURCES[wc.source].get("sha256"),
+        git_blob=lambda wc: SOURCES[wc.source].get("git_blob"),
     resources:
         **rule_resources("fetch_source"),
     conda:

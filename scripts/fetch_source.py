@@ -6,6 +6,8 @@ log = log_to(snakemake.log[0])
 
 from bmc.data.sources import fetch  # noqa: E402
 
-digest = fetch(snakemake.params.url, snakemake.output[0], snakemake.params.sha256)
-log.info("%s -> %s (sha256 %s%s)", snakemake.params.url, snakemake.output[0], digest,
-         ", as pinned" if snakemake.params.sha256 else "; not pinned: copy it into the config's sources")
+p = snakemake.params
+digest = fetch(p.url, snakemake.output[0], p.sha256, git_blob=p.git_blob)
+pinned = ", as pinned" if p.sha256 else "; not pinned by sha256: copy it into the config's sources"
+log.info("%s -> %s (sha256 %s%s%s)", p.url, snakemake.output[0], digest, pinned,
+         f"; git object {p.git_blob}, as pinned" if p.git_blob else "")

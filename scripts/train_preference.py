@@ -29,7 +29,9 @@ settings = PreferenceSettings(**job.params.settings)
 if "stopwords" in job.input.keys():
     settings.stopwords = read_stopwords(job.input.stopwords)
 fields = PAIR_FIELDS | {"bridged_chosen": str, "bridged_rejected": str}
-pairs = read_jsonl(job.input.pairs, fields, nonempty=("y_w", "y_l", "bridged_chosen", "bridged_rejected"))
+# y_w may be empty in a released bridged set (no gold response matched): the original-pair methods leave those
+# pairs out and count them (bmc.training.preference.with_original)
+pairs = read_jsonl(job.input.pairs, fields, nonempty=("y_l", "bridged_chosen", "bridged_rejected"))
 if not pairs:
     raise SystemExit(f"{job.input.pairs}: no preference pairs to train on (see the stats files beside it)")
 heldout = job.input.get("heldout_chosen")  # with kl_every_steps: held-out KL logged during training

@@ -205,6 +205,14 @@ def test_the_test_set_setups_in_settings_match_the_registry():
     assert {name: spec.setup for name, spec in TEST_SETS.items()} == TEST_SET_SETUPS
 
 
+def test_the_released_splits_in_settings_match_the_registry():
+    """bmc.config checks a released_pairs block against bmc.settings.RELEASED_SPLITS (no import of the data stage)."""
+    from bmc.data.training_data import SOURCES
+    from bmc.settings import RELEASED_SPLITS
+
+    assert {n: s.splits for n, s in SOURCES.items() if s.kind == "released_pairs"} == RELEASED_SPLITS
+
+
 def test_the_paper_values_are_package_data_of_the_report():
     from importlib import resources
 

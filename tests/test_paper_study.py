@@ -66,8 +66,9 @@ def test_each_setup_gets_its_data_and_models_from_the_paper_sources(paper_jobs):
     assert {f.rsplit("/", 1)[1] for f in _outputs(paper_jobs, "prepare_test_set")} == {
         "ecqa.jsonl", "qasc.jsonl", "openbookqa.jsonl", "strategyqa.jsonl", "gsm8k.jsonl", "math_full.jsonl",
         "mawps.jsonl", "tabmwp.jsonl"}
-    assert _outputs(paper_jobs, "fetch_source") == {
-        "resources/sources/qa_sft/train-00000-of-00001.parquet", "resources/sources/mawps/test.jsonl",
+    assert _outputs(paper_jobs, "fetch_source") == {  # the official QA and math SFT sets, two test files
+        "resources/sources/qa_sft/train-00000-of-00001.parquet",
+        "resources/sources/math_sft/train-00000-of-00001.parquet", "resources/sources/mawps/test.jsonl",
         "resources/sources/tabmwp/problems_test.json"}
     # IF: the public SFT checkpoints, UltraFeedback pairs, no SFT training, no accuracy evaluation
     for task in ("if_llama3", "if_mistral"):

@@ -32,6 +32,18 @@ def test_sampled_pairs_are_a_range_and_dataset_pairs_exact():
     lo, hi, basis = _pairs_range(config, "qa")
     assert lo == round(15345 * (1 - 0.8 ** 5)) and hi == round(15345 * (1 - 0.4 ** 5)) and "15345" in basis
     assert _pairs_range(config, "if")[:2] == (61135, 61135)
+    config["tasks"]["math"] = {"sft_data": {"source": "math_sft"}}  # a file not counted here: the paper's 40k
+    lo, hi, basis = _pairs_range(config, "math")
+    assert hi == round(40000 * (1 - 0.4 ** 5)) and "the paper's size of math_sft" in basis
+
+
+def test_the_released_pairs_study_costs_the_judges_alone(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    jobs, config = planned_jobs([REPO / "configs" / "paper.yaml", REPO / "configs" / "paper_released.yaml"],
+                                targets=["table1", "table2", "table5"])
+    api = api_table(jobs, config, REPO)
+    assert set(api["rule"]) - {"total"} == set(JUDGES)  # no editor request: the authors' pairs
+    assert rule_table(jobs).set_index("rule").loc["released_pairs", "jobs"] == 4
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def test_default_config_is_the_tiny_study(tmp_path):
 
 def test_rules_are_the_stages():
     assert rule_names(REPO) == {"all", "synthetic_task", "pretraining_corpus", "train_tokenizer", "pretrain_base",
-                                "train_sft", "sample_losing", "bridge_pairs", "train_preference", "evaluate",
+                                "train_sft", "sample_losing", "bridge_pairs", "released_pairs", "train_preference", "evaluate",
                                 "table1", "nltk_stopwords", "prepare_test_set", "table3", "table5", "table9",
                                 "figure_table1", "study_config", "cost_table", "table4",
                                 # analyses on held-out data (Table 4, Figures 4 and 6)

@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from bmc.settings import (  # standard library only: the workflow imports this module while it parses
     DIRECTIONS,
+    RELEASED_SPLITS,
     TEST_SET_SETUPS,
     UNITS,
     BridgeSettings,
@@ -90,6 +91,17 @@ def check_study(config: dict) -> None:
         if open_ended and editor_spec(config, bset)["kind"] == "rule":
             raise ConfigError(f"bridging set {bset!r}: the rule editor needs gold answers, which tasks {open_ended} "
                               "(open-ended pairs) do not have; use an LLM editor")
+    for task in released_tasks(config):
+        r = released_pairs_settings(config, task)
+        splits = RELEASED_SPLITS.get(r["source"])
+        if splits is None:
+            raise ConfigError(f"tasks.{task}.released_pairs.source: {r['source']!r} is not a released set; "
+                              f"known: {sorted(RELEASED_SPLITS)}")
+        if r["split"] not in splits:
+            raise ConfigError(f"tasks.{task}.released_pairs.split: {r['split']!r}; {r['source']} has {list(splits)}")
+        if not r["data_files"]:
+            raise ConfigError(f"tasks.{task}.released_pairs.data_files: the released files are not on the hub: give "
+                              "their local paths (e.g. fetched by a sources entry)")
     analysis_settings(config)
     seeds_in_one_job(config)
     models_in_one_job(config)
@@ -172,6 +184,19 @@ def sft_data_settings(config: dict, task: str) -> dict:
     """``tasks.<t>.sft_data`` with its defaults (seed: the study's)."""
     return {"data_files": None, "size": None, "seed": config["seed"], "check_size": True, "download": False,
             **config["tasks"][task]["sft_data"]}
+
+
+def released_pairs_settings(config: dict, task: str) -> dict | None:
+    """``tasks.<t>.released_pairs`` with its defaults, or None: the authors' bridged pairs as the task's main
+    bridged set (rule released_pairs) instead of the editor's."""
+    block = config["tasks"][task].get("released_pairs")
+    if block is None:
+        return None
+    return {"data_files": None, "split": "train", "check_size": True, **block}
+
+
+def released_tasks(config: dict) -> list[str]:
+    return [t for t in config["tasks"] if "released_pairs" in config["tasks"][t]]
 
 
 def pair_data_settings(config: dict, task: str) -> dict:

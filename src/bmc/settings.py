@@ -29,6 +29,10 @@ TEST_SET_SETUPS = {
     "gsm8k": "Math", "math500": "Math", "math_full": "Math", "mawps": "Math", "tabmwp": "Math",
 }
 
+# The splits of each released bridged set of bmc.data.training_data.SOURCES (kind "released_pairs"; config
+# tasks.<t>.released_pairs; tests/test_layout.py checks that the two agree).
+RELEASED_SPLITS = {"qa_dpo_bmc": ("train",), "math_dpo_bmc": ("train",), "ultrafeedback_dpo_bmc": ("train", "test")}
+
 
 # ------------------------------------------------------------------------------- generation (bmc.models.generation)
 @dataclass

@@ -44,6 +44,18 @@ def token_edit_distance(tokenizer, a: str, b: str) -> int:
     return Levenshtein.distance(ids_a, ids_b)
 
 
+def mean_token_edit_distance(tokenizer, rows: list[dict], a: str, b: str) -> float | None:
+    """Mean token edit distance between the fields ``a`` and ``b`` of ``rows`` (None for no rows)."""
+    return round(sum(token_edit_distance(tokenizer, r[a], r[b]) for r in rows) / len(rows), 3) if rows else None
+
+
+def identical_pairs(rows: list[dict]) -> dict:
+    """How many bridged pairs have the same chosen and rejected response, and their share: a pair with no
+    difference teaches nothing and gets no BMC marks."""
+    n = sum(r["bridged_chosen"] == r["bridged_rejected"] for r in rows)
+    return {"identical_pairs": n, "identical_share": round(n / len(rows), 4) if rows else None}
+
+
 def _check(edited: str | None, source: str, pair: dict, settings: BridgeSettings, tokenizer,
            style: str | None) -> str | None:
     """The reason to drop an edit, or None to keep it."""
@@ -104,7 +116,7 @@ def bridge(pairs: list[dict], editor, tokenizer, settings: BridgeSettings, style
                             "bridged_chosen": chosen, "bridged_rejected": rejected})
 
     def mean_distance(rs, a, b):
-        return round(sum(token_edit_distance(tokenizer, r[a], r[b]) for r in rs) / len(rs), 3) if rs else None
+        return mean_token_edit_distance(tokenizer, rs, a, b)
 
     modified = [r for r in rows if r["bridged"]]
     stats = {
@@ -119,6 +131,7 @@ def bridge(pairs: list[dict], editor, tokenizer, settings: BridgeSettings, style
         "pairs_sent_to_editor": len(order),
         "pairs_modified": len(modified),
         "pairs_out": len(rows),
+        **identical_pairs(rows),
         "dropped": {reason: dropped[reason] for reason in DROP_REASONS if dropped[reason]},
         "mean_token_edit_distance": {
             "original_pair (y_w, y_l)": mean_distance(rows, "y_w", "y_l"),
@@ -137,3 +150,21 @@ def bridge(pairs: list[dict], editor, tokenizer, settings: BridgeSettings, style
     }
     return rows, stats
 
+
+def released_stats(pairs: list[dict], tokenizer, source: str, where: str, originals: dict) -> dict:
+    """Statistics of the authors' released bridged pairs in the form of :func:`bridge`'s, so that they can be set
+    beside an editor's: pairs, mean token edit distance of the bridged pair (and of (y_w, y_l) where y_w is known),
+    the pairs whose chosen and rejected responses are identical, and where the original y_w came from."""
+    with_original = [p for p in pairs if p.get("y_w")]
+    modified = [p for p in pairs if p["bridged_chosen"] != p["bridged_rejected"]]
+    return {
+        "editor": "released", "model": source, "direction": "edit_losing_with_reference", "from": where,
+        "pairs_in": len(pairs), "pairs_out": len(pairs), "pairs_modified": len(modified),
+        **identical_pairs(pairs),
+        "original_y_w": originals,
+        "mean_token_edit_distance": {
+            "original_pair (y_w, y_l)": mean_token_edit_distance(tokenizer, with_original, "y_w", "y_l"),
+            "bridged_pair": mean_token_edit_distance(tokenizer, pairs, "bridged_chosen", "bridged_rejected"),
+            "pairs_with_original_y_w": len(with_original),
+        },
+    }

@@ -99,9 +99,12 @@ def _pairs_range(config: dict, task: str) -> tuple[int, int, str]:
         src = SOURCES[tc["pairs"]["source"]]
         n = next(iter(src.size.values()))
         return n, n, f"{src.name} {next(iter(src.size))}"
+    counted = ""
     if "sft_data" in tc:
         src = SOURCES[tc["sft_data"]["source"]]
         questions = tc["sft_data"].get("size") or src.size["train"]
+        if questions is None:  # a file not counted here: the size the paper states
+            questions, counted = src.paper_size["train"], f" (the paper's size of {src.name})"
     else:
         questions = tc.get("train_size", 0)
     if sampling.get("questions"):
@@ -109,7 +112,7 @@ def _pairs_range(config: dict, task: str) -> tuple[int, int, str]:
     k = int(sampling.get("num_samples", 1))
     lo, hi = SAMPLE_ACCURACY
     return (round(questions * (1 - hi ** k)), round(questions * (1 - lo ** k)),
-            f"{questions} questions x (1 - a^{k}), sample accuracy a in {SAMPLE_ACCURACY}")
+            f"{questions} questions{counted} x (1 - a^{k}), sample accuracy a in {SAMPLE_ACCURACY}")
 
 
 def api_table(jobs: list[dict], config: dict, root: Path) -> pd.DataFrame:

@@ -35,11 +35,26 @@ def _keys(source: str) -> tuple[str, str]:
     return ("y_w", "y_l") if source == "original" else ("bridged_chosen", "bridged_rejected")
 
 
+def prompt_messages(pair: dict) -> list[dict]:
+    """The conversation before the response: the pair's own turns (a released multi-turn prompt), else its problem
+    as the user turn."""
+    return pair.get("prompt_messages") or [{"role": "user", "content": pair["problem"]}]
+
+
+def with_original(pairs: list[dict], source: str) -> tuple[list[dict], int]:
+    """The pairs a method can train on: for the original pairs (y_w, y_l), those with a y_w (a released bridged set
+    may lack it for prompts no gold response was matched to); the number left out is returned, never silent."""
+    if source != "original":
+        return pairs, 0
+    kept = [p for p in pairs if p.get("y_w")]
+    return kept, len(pairs) - len(kept)
+
+
 def preference_dataset(pairs: list[dict], source: str) -> Dataset:
     """Conversational preference examples; the tokenizer's chat template renders them."""
     chosen, rejected = _keys(source)
     return Dataset.from_list([
-        {"prompt": [{"role": "user", "content": p["problem"]}],
+        {"prompt": prompt_messages(p),
          "chosen": [{"role": "assistant", "content": p[chosen]}],
          "rejected": [{"role": "assistant", "content": p[rejected]}]}
         for p in pairs
@@ -51,7 +66,7 @@ def unpaired_dataset(pairs: list[dict], source: str) -> Dataset:
     chosen, rejected = _keys(source)
     rows = []
     for p in pairs:
-        prompt = [{"role": "user", "content": p["problem"]}]
+        prompt = prompt_messages(p)
         rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": p[chosen]}], "label": True})
         rows.append({"prompt": prompt, "completion": [{"role": "assistant", "content": p[rejected]}], "label": False})
     return Dataset.from_list(rows)
@@ -65,8 +80,13 @@ def check_lengths(pairs: list[dict], source: str, tokenizer, max_length: int, lo
     chosen, rejected = _keys(source)
     kept, dropped, truncated = [], 0, 0
     for row, p in enumerate(pairs, start=1):
-        prompt_ids = tokenizer.apply_chat_template([{"role": "user", "content": p["problem"]}], tokenize=True,
-                                                   add_generation_prompt=True, return_dict=True)["input_ids"]
+        try:
+            prompt_ids = tokenizer.apply_chat_template(prompt_messages(p), tokenize=True, add_generation_prompt=True,
+                                                       return_dict=True)["input_ids"]
+        except Exception as e:  # e.g. a system turn the model's chat template refuses
+            field = "prompt_messages" if p.get("prompt_messages") else "problem"
+            raise RecordError(path, row, field, f"the chat template cannot render this prompt "
+                              f"({type(e).__name__}: {e})") from e
         if len(prompt_ids) >= max_length:
             if long_prompts == "error":
                 raise RecordError(path, row, "problem", f"the prompt is {len(prompt_ids)} tokens, which fills "
@@ -149,6 +169,11 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
     tokenizer = AutoTokenizer.from_pretrained(sft_dir)
     pairs, length_stats = check_lengths(pairs, method.pairs, tokenizer, settings.max_length, settings.long_prompts,
                                         pairs_path)
+    pairs, without_y_w = with_original(pairs, method.pairs)
+    if without_y_w:
+        log.warning("%s: %d pairs have no original y_w (not matched): %s trains on the other %d", pairs_path,
+                    without_y_w, method.label, len(pairs))
+    length_stats["dropped_without_original_y_w"] = without_y_w
     if not pairs:
         raise ValueError(f"{pairs_path}: no preference pairs left to train on")
     model = AutoModelForCausalLM.from_pretrained(sft_dir)

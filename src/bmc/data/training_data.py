@@ -64,23 +64,29 @@ def _turns(row: Any, i: int, source: str, name: str) -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------- SFT sets
+def _sft_exchange(row: Mapping, i: int, source: str, answer: re.Pattern) -> tuple[str, str, re.Match, str]:
+    """(user turn, assistant turn, its final-answer match, the row's prompt_id type) of an official SFT row:
+    ``messages`` = [user, assistant]."""
+    msgs = _turns(row, i, source, "messages")
+    if [m["role"] for m in msgs] != ["user", "assistant"]:
+        raise RecordError(source, i + 1, "messages", f"expected [user, assistant], got {[m['role'] for m in msgs]}")
+    reply = msgs[1]["content"]
+    m = answer.search(reply)
+    if not m:
+        raise RecordError(source, i + 1, "messages", "assistant turn has no 'The answer is ...' at its end")
+    return msgs[0]["content"], reply, m, (row.get("prompt_id") or "").rsplit("_", 1)[0]
+
+
 def convert_qa_sft(rows: Sequence[Mapping], source: str) -> list[dict]:
     """The official QA SFT set (``training_data/qa_sft``: ``prompt_id``, ``messages`` = [user, assistant]; the
     assistant turn is "Let's think step by step.\\n<rationale>\\nThe answer is <option>")."""
     out = []
     for i, row in enumerate(rows):
-        msgs = _turns(row, i, source, "messages")
-        if [m["role"] for m in msgs] != ["user", "assistant"]:
-            raise RecordError(source, i + 1, "messages", f"expected [user, assistant], got {[m['role'] for m in msgs]}")
-        reply = msgs[1]["content"]
+        problem, reply, m, kind = _sft_exchange(row, i, source, QA_ANSWER)
         if not reply.startswith(QA_RESPONSE_PREFIX):
             raise RecordError(source, i + 1, "messages", f"assistant turn does not start with {QA_RESPONSE_PREFIX!r}")
-        m = QA_ANSWER.search(reply)
-        if not m:
-            raise RecordError(source, i + 1, "messages", "assistant turn has no 'The answer is ...'")
-        prompt_id = row.get("prompt_id") or ""
-        out.append({"problem": msgs[0]["content"], "solution": reply[len(QA_RESPONSE_PREFIX):],
-                    "answer": m.group(1), "type": prompt_id.rsplit("_", 1)[0] or "qa"})
+        out.append({"problem": problem, "solution": reply[len(QA_RESPONSE_PREFIX):], "answer": m.group(1),
+                    "type": kind or "qa"})
     return out
 
 
@@ -101,16 +107,8 @@ def convert_math_sft(rows: Sequence[Mapping], source: str) -> list[dict]:
     chain of thought that ends in "The answer is: <x>" or "The answer is <x>")."""
     out = []
     for i, row in enumerate(rows):
-        msgs = _turns(row, i, source, "messages")
-        if [m["role"] for m in msgs] != ["user", "assistant"]:
-            raise RecordError(source, i + 1, "messages", f"expected [user, assistant], got {[m['role'] for m in msgs]}")
-        reply = msgs[1]["content"]
-        m = METAMATH_ANSWER.search(reply)
-        if not m:
-            raise RecordError(source, i + 1, "messages", "assistant turn has no 'The answer is ...' at its end")
-        prompt_id = row.get("prompt_id") or ""
-        out.append({"problem": msgs[0]["content"], "solution": reply, "answer": m.group(1),
-                    "type": prompt_id.rsplit("_", 1)[0] or "math"})
+        problem, reply, m, kind = _sft_exchange(row, i, source, METAMATH_ANSWER)
+        out.append({"problem": problem, "solution": reply, "answer": m.group(1), "type": kind or "math"})
     return out
 
 

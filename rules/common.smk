@@ -243,9 +243,7 @@ def run_file(task, seed, path):
 
 def score_file(task, model, seed, name="scores.json"):
     """The score file (or, with ``name``, another evaluation output) of one model of a task trained with one seed."""
-    if seed == task_seeds(config, task)[0]:
-        return f"{RESULTS}/eval/{task}/{model}/{name}"
-    return f"{SEED_DIR}/seed{seed}/eval/{task}/{model}/{name}"
+    return run_file(task, seed, f"eval/{task}/{model}/{name}")
 
 
 # ------------------------------------------------------------------------- helpers of rules/analysis.smk

@@ -143,11 +143,10 @@ def convert_released_pairs(rows: Sequence[Mapping], source: str) -> list[dict]:
     for i, row in enumerate(rows):
         chosen, rejected = _turns(row, i, source, "chosen"), _turns(row, i, source, "rejected")
         turns = _prompt_turns(row, i, source, chosen, rejected)
-        original = next((row[c] for c in ORIGINAL_COLUMNS if isinstance(row, Mapping) and row.get(c) is not None),
-                        None)
-        if isinstance(original, list):
-            original = _turns(row, i, source, next(c for c in ORIGINAL_COLUMNS if row.get(c) is not None))[-1][
-                "content"]
+        column = next((c for c in ORIGINAL_COLUMNS if isinstance(row, Mapping) and row.get(c) is not None), None)
+        original = None if column is None else row[column]
+        if isinstance(original, list):  # messages: the original response is the last turn
+            original = _turns(row, i, source, column)[-1]["content"]
         record = {"id": str(row.get("prompt_id") or i), "problem": turns[-1]["content"], "answer": "",
                   "type": "released", "y_w": original or "", "y_l": rejected[-1]["content"],
                   "bridged_chosen": chosen[-1]["content"], "bridged_rejected": rejected[-1]["content"],

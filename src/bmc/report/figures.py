@@ -322,6 +322,8 @@ def training_curves_figure(runs: list[dict], task_labels: dict[str, str], study:
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"Preference training curves, every method and seed ({study}; dotted: ln 2 and chance)", fontsize=10)
+    fig.suptitle(f"Preference training curves, every method and seed ({study}; dotted: ln 2 and chance)\n"
+                 "At step 1 the policy is the reference: every reward is 0 and TRL counts the tie as not correct "
+                 "(accuracy 0). Methods with BMC weights log weighted log-probs (what their loss sees).", fontsize=9)
     fig.tight_layout()
     save_figure(fig, out_paths)

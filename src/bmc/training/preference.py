@@ -149,19 +149,6 @@ def _heldout_kl_callback(trainer, sft_dir, tokenizer, settings: PreferenceSettin
     return callback
 
 
-def _remove_shared(trainer) -> None:
-    """The folders the job's processes shared (bmc.training.trainer), removed once every process is done."""
-    dirs = getattr(trainer, "shared_dirs", [])
-    if not dirs:
-        return
-    trainer.accelerator.wait_for_everyone()
-    if trainer.accelerator.is_main_process:
-        import shutil
-
-        for d in dirs:
-            shutil.rmtree(d, ignore_errors=True)
-
-
 def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec, settings: PreferenceSettings,
                      out_dir: str | Path, ckpt: Checkpointing | None = None, pairs_path: str = "<pairs>",
                      heldout_chosen: list[dict] | None = None) -> dict:
@@ -187,7 +174,6 @@ def train_preference(sft_dir: str | Path, pairs: list[dict], method: MethodSpec,
         result, resumed = ckpt.train(trainer)
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(tmp)
-        _remove_shared(trainer)
         history = [h for h in trainer.state.log_history if "loss" in h]
         kl = [h for h in trainer.state.log_history if "heldout_kl" in h]
     ckpt.finish()

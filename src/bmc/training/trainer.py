@@ -39,6 +39,7 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -240,7 +241,6 @@ class BMCDPOTrainer(DPOTrainer):
             raise TypeError(f"BMCDPOTrainer needs a BMCConfig, got {type(args).__name__}")
         self._pending: _Pending | None = None
         self._hooked: set[int] = set()
-        self.shared_dirs: list[str] = []  # folders every process of a multi-process job reads (removed after)
         tok = getattr(processing_class, "tokenizer", processing_class)
         if tok is None:
             raise ValueError("BMCDPOTrainer needs processing_class (the tokenizer)")
@@ -313,19 +313,21 @@ class BMCDPOTrainer(DPOTrainer):
     def _shared_on_disk(self, dataset):
         """The dataset saved once (main process) into a folder every process of the job reads: TRL's precompute
         writes its cache file beside the dataset's files, and an in-memory dataset has a temporary folder of its own
-        in each process, where the others cannot find the file. The folder (``shared_dirs``) is removed by
-        :func:`bmc.training.preference.train_preference` after training."""
+        in each process, where the others cannot find the file. The folder lies in the main process's
+        ``output_dir`` (the job's scratch or checkpoint folder), so it goes with it whether the job ends, fails or
+        is resumed."""
         import tempfile
 
         from accelerate.utils import broadcast_object_list
         from datasets import load_from_disk
 
-        path = [tempfile.mkdtemp(prefix="bmc-shared-dataset-") if self.accelerator.is_main_process else None]
-        broadcast_object_list(path, from_process=0)
+        path = [None]
         if self.accelerator.is_main_process:
+            Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
+            path[0] = tempfile.mkdtemp(prefix="shared-dataset-", dir=self.args.output_dir)
             dataset.save_to_disk(path[0])
+        broadcast_object_list(path, from_process=0)
         self.accelerator.wait_for_everyone()
-        self.shared_dirs.append(path[0])
         return load_from_disk(path[0])
 
     def compute_ref_log_probs(self, model, inputs):
